@@ -1,0 +1,44 @@
+# mailops.port25 — developer commands. `make test` is what CI runs (.ci/run).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+COLLECTIONS := $(VENV)/collections
+COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/mailops/port25
+STAMP := $(VENV)/.installed
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export PYTHONPATH := $(COLLECTIONS):$(CURDIR)/tests/lab
+export ANSIBLE_NOCOLOR := 1
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help venv unit lab-test integration sanity lint changelog-lint test demo bench clean
+
+help:
+	@echo "make demo   - start a lab fleet, diagnose (and fix) every host, show the verdicts"
+	@echo "make test   - unit, lab, integration, ansible-test sanity and ansible-lint"
+	@echo "make bench  - print the performance figures (not part of make test)"
+
+venv: $(STAMP) $(COLLECTION_LINK)
+
+$(STAMP): requirements/dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	touch $@
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn $(CURDIR) $@
+
+unit: venv
+	$(BIN)/python -m pytest -q tests/unit
+
+lab-test: venv
+	$(BIN)/python -m pytest -q tests/lab/tests
+
+integration: venv
+	$(BIN)/python -m pytest -q tests/integration
+
+test: venv unit lab-test integration sanity lint
+
+clean:
+	rm -rf $(VENV) build out .lab-state
