@@ -1,0 +1,394 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the mailops.port25 project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Scenario files: load and validate the YAML that describes lab hosts.
+
+Every error names the file, the host and the field so a broken scenario is fixed in one look.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import re
+
+import yaml
+
+HOST_KEYS = ('name', 'address', 'groups', 'os', 'username', 'password', 'auth', 'scheme', 'services', 'processes',
+             'events', 'faults', 'standardcimv2', 'hostname')
+DEFAULT_KEYS = tuple(k for k in HOST_KEYS if k != 'name' and k != 'address' and k != 'hostname')
+SERVICE_KEYS = ('name', 'display_name', 'description', 'state', 'start_mode', 'process', 'path', 'account', 'protected',
+                'start_seconds', 'stop_seconds', 'delayed_auto_start', 'exit_code', 'depends_on', 'listens',
+                'on_bind_failure', 'service_type', 'shares_process')
+PROCESS_KEYS = ('name', 'path', 'listens', 'pid', 'parent')
+EVENT_KEYS = ('log', 'source', 'event_id', 'type', 'time', 'message')
+BIND_EVENT_KEYS = ('log', 'source', 'event_id', 'type', 'message')
+FAULT_KEYS = ('latency_ms', 'drop_connections', 'internal_error_requests', 'operation_timeout_on',
+              'access_denied_classes', 'refuse_auth')
+SERVICE_STATES = ('running', 'stopped')
+START_MODES = ('auto', 'manual', 'disabled', 'boot', 'system')
+EVENT_TYPES = ('error', 'warning', 'information', 'audit success', 'audit failure')
+LOGS = ('Application', 'System', 'Security')
+AUTHS = ('ntlm', 'basic')
+SCHEMES = ('http', 'https')
+TIMEOUT_OPERATIONS = ('StopService', 'StartService', 'ChangeStartMode', 'Enumerate', 'Pull', 'Get', 'Release',
+                      'Create', 'Command', 'Receive', 'Signal', 'Delete')
+_REL_TIME = re.compile(r'^([+-]?)(\d+(?:\.\d+)?)([smhd])$')
+_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$')
+_UNITS = {'s': 1, 'm': 60, 'h': 3600, 'd': 86400}
+
+DEFAULT_OS = 'Microsoft Windows Server 2019 Standard'
+
+
+class ScenarioError(Exception):
+    """A scenario file is invalid; str() names the file, the host and the field."""
+
+    def __init__(self, path, host, field, problem):
+        self.path = str(path)
+        self.host = host
+        self.field = field
+        self.problem = problem
+        where = self.path
+        if host is not None:
+            where += ': host %r' % host
+        if field:
+            where += ': field %r' % field
+        super().__init__('%s: %s' % (where, problem))
+
+
+@dataclasses.dataclass
+class HostSpec:
+    """One validated lab host (the contract between scenario, model and the fleet runner)."""
+
+    name: str
+    address: str | None
+    groups: list
+    os: str
+    username: str
+    password: str
+    auth: list
+    scheme: str
+    services: list
+    processes: list
+    events: list
+    faults: dict
+    has_standardcimv2: bool = True
+    hostname: str = ''
+    source: str = ''
+
+    def __post_init__(self):
+        if not self.hostname:
+            self.hostname = netbios_name(self.name)
+
+
+def netbios_name(name):
+    """Computer name as Windows shows it: upper case, at most 15 characters."""
+    cleaned = re.sub(r'[^A-Za-z0-9-]', '-', name).upper()
+    return cleaned[:15].rstrip('-') or 'LAB'
+
+
+def parse_relative_time(value):
+    """'-2h' -> -7200.0 seconds relative to lab start; plain numbers are seconds."""
+    if isinstance(value, bool):
+        raise ValueError('must be a relative time such as -2h, -30m, -10s or -1d')
+    if isinstance(value, (int, float)):
+        return float(value)
+    match = _REL_TIME.match(str(value).strip())
+    if not match:
+        raise ValueError('must be a relative time such as -2h, -30m, -10s or -1d, got %r' % (value,))
+    seconds = float(match.group(2)) * _UNITS[match.group(3)]
+    return -seconds if match.group(1) == '-' else seconds
+
+
+class _Checker:
+    """Validation helpers bound to one file and host so every error carries both."""
+
+    def __init__(self, path, host):
+        self.path = path
+        self.host = host
+
+    def fail(self, field, problem):
+        raise ScenarioError(self.path, self.host, field, problem)
+
+    def mapping(self, value, field, allowed):
+        if not isinstance(value, dict):
+            self.fail(field, 'must be a mapping, got %s' % type(value).__name__)
+        unknown = sorted(str(k) for k in value if k not in allowed)
+        if unknown:
+            self.fail('%s.%s' % (field, unknown[0]) if field else unknown[0],
+                      'unknown field (allowed: %s)' % ', '.join(allowed))
+        return value
+
+    def string(self, value, field, required=False, choices=None, pattern=None):
+        if value is None:
+            if required:
+                self.fail(field, 'is required')
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.fail(field, 'must be a non-empty string, got %r' % (value,))
+        if choices is not None and value not in choices:
+            self.fail(field, 'must be one of %s, got %r' % (', '.join(choices), value))
+        if pattern is not None and not pattern.match(value):
+            self.fail(field, 'has an invalid value %r' % (value,))
+        return value
+
+    def integer(self, value, field, minimum=0, maximum=None):
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(field, 'must be an integer, got %r' % (value,))
+        if value < minimum or (maximum is not None and value > maximum):
+            self.fail(field, 'must be between %s and %s, got %r' % (minimum, maximum if maximum is not None else 'any', value))
+        return value
+
+    def number(self, value, field):
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            self.fail(field, 'must be a number of seconds >= 0, got %r' % (value,))
+        return float(value)
+
+    def boolean(self, value, field):
+        if value is None:
+            return None
+        if not isinstance(value, bool):
+            self.fail(field, 'must be true or false, got %r' % (value,))
+        return value
+
+    def str_list(self, value, field, choices=None):
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.fail(field, 'must be a list, got %s' % type(value).__name__)
+        for i, item in enumerate(value):
+            self.string(item, '%s[%d]' % (field, i), required=True, choices=choices)
+        return list(value)
+
+    def ports(self, value, field):
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.fail(field, 'must be a list of TCP ports')
+        for i, item in enumerate(value):
+            self.integer(item, '%s[%d]' % (field, i), minimum=1, maximum=65535)
+        if len(set(value)) != len(value):
+            self.fail(field, 'lists a port twice')
+        return list(value)
+
+    def event(self, raw, field, keys, with_time):
+        self.mapping(raw, field, keys)
+        out = {
+            'log': self.string(raw.get('log'), field + '.log', required=True, choices=LOGS),
+            'source': self.string(raw.get('source'), field + '.source', required=True),
+            'event_id': self.integer(raw.get('event_id'), field + '.event_id', minimum=0, maximum=65535),
+            'type': self.string(raw.get('type', 'information'), field + '.type', choices=EVENT_TYPES),
+            'message': raw.get('message', ''),
+        }
+        if out['event_id'] is None:
+            self.fail(field + '.event_id', 'is required')
+        if not isinstance(out['message'], str):
+            self.fail(field + '.message', 'must be a string')
+        if with_time:
+            try:
+                out['time'] = parse_relative_time(raw.get('time', 0))
+            except ValueError as exc:
+                self.fail(field + '.time', str(exc))
+        return out
+
+
+def _check_service(chk, raw, field):
+    chk.mapping(raw, field, SERVICE_KEYS)
+    name = chk.string(raw.get('name'), field + '.name', required=True, pattern=_NAME)
+    svc = {
+        'name': name,
+        'display_name': chk.string(raw.get('display_name'), field + '.display_name') or name,
+        'description': raw.get('description') or '',
+        'state': chk.string(raw.get('state', 'stopped'), field + '.state', choices=SERVICE_STATES),
+        'start_mode': chk.string(raw.get('start_mode', 'manual'), field + '.start_mode', choices=START_MODES),
+        'process': chk.string(raw.get('process'), field + '.process') or (name.lower() + '.exe'),
+        'path': chk.string(raw.get('path'), field + '.path'),
+        'account': chk.string(raw.get('account'), field + '.account') or 'LocalSystem',
+        'protected': bool(chk.boolean(raw.get('protected'), field + '.protected')),
+        'start_seconds': chk.number(raw.get('start_seconds', 0), field + '.start_seconds'),
+        'stop_seconds': chk.number(raw.get('stop_seconds', 0), field + '.stop_seconds'),
+        'delayed_auto_start': bool(chk.boolean(raw.get('delayed_auto_start'), field + '.delayed_auto_start')),
+        'exit_code': chk.integer(raw.get('exit_code', 0), field + '.exit_code', maximum=0xFFFFFFFF),
+        'depends_on': chk.str_list(raw.get('depends_on'), field + '.depends_on'),
+        'listens': chk.ports(raw.get('listens'), field + '.listens'),
+        'service_type': chk.string(raw.get('service_type'), field + '.service_type',
+                                   choices=('Own Process', 'Share Process', 'Kernel Driver')),
+        'on_bind_failure': [],
+    }
+    if svc['description'] and not isinstance(svc['description'], str):
+        chk.fail(field + '.description', 'must be a string')
+    bind = raw.get('on_bind_failure') or []
+    if not isinstance(bind, list):
+        chk.fail(field + '.on_bind_failure', 'must be a list of events')
+    svc['on_bind_failure'] = [chk.event(e, '%s.on_bind_failure[%d]' % (field, i), BIND_EVENT_KEYS, False)
+                              for i, e in enumerate(bind)]
+    return svc
+
+
+def _check_process(chk, raw, field):
+    chk.mapping(raw, field, PROCESS_KEYS)
+    name = chk.string(raw.get('name'), field + '.name', required=True)
+    return {
+        'name': name,
+        'path': chk.string(raw.get('path'), field + '.path') or ('C:\\Windows\\System32\\' + name),
+        'listens': chk.ports(raw.get('listens'), field + '.listens'),
+        'pid': chk.integer(raw.get('pid'), field + '.pid', minimum=4, maximum=0x7FFFFFFF),
+        'parent': chk.integer(raw.get('parent'), field + '.parent', minimum=0, maximum=0x7FFFFFFF),
+    }
+
+
+def _check_faults(chk, raw):
+    raw = raw or {}
+    chk.mapping(raw, 'faults', FAULT_KEYS)
+    return {
+        'latency_ms': chk.integer(raw.get('latency_ms', 0), 'faults.latency_ms', maximum=600000),
+        'drop_connections': chk.integer(raw.get('drop_connections', 0), 'faults.drop_connections'),
+        'internal_error_requests': chk.integer(raw.get('internal_error_requests', 0), 'faults.internal_error_requests'),
+        'operation_timeout_on': chk.str_list(raw.get('operation_timeout_on'), 'faults.operation_timeout_on',
+                                             choices=TIMEOUT_OPERATIONS),
+        'access_denied_classes': chk.str_list(raw.get('access_denied_classes'), 'faults.access_denied_classes'),
+        'refuse_auth': bool(chk.boolean(raw.get('refuse_auth'), 'faults.refuse_auth')),
+    }
+
+
+def _unique(chk, items, field):
+    seen = set()
+    for i, item in enumerate(items):
+        key = item['name'].lower()
+        if key in seen:
+            chk.fail('%s[%d].name' % (field, i), 'duplicate name %r' % item['name'])
+        seen.add(key)
+
+
+def _check_host(path, raw, defaults, index):
+    host_name = raw.get('name') if isinstance(raw, dict) else None
+    chk = _Checker(path, host_name if isinstance(host_name, str) else 'hosts[%d]' % index)
+    chk.mapping(raw, '', HOST_KEYS)
+    merged = copy.deepcopy(defaults)
+    merged.update(raw)
+    name = chk.string(merged.get('name'), 'name', required=True, pattern=_NAME)
+    address = chk.string(merged.get('address'), 'address')
+    if address is not None and not re.match(r'^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$', address):
+        chk.fail('address', 'must be a loopback address in 127.0.0.0/8, got %r' % address)
+    if address is not None and any(int(p) > 255 for p in address.split('.')):
+        chk.fail('address', 'is not a valid IPv4 address: %r' % address)
+    for key in ('services', 'processes', 'events'):
+        if merged.get(key) is not None and not isinstance(merged.get(key), list):
+            chk.fail(key, 'must be a list')
+    services = [_check_service(chk, s, 'services[%d]' % i) for i, s in enumerate(merged.get('services') or [])]
+    processes = [_check_process(chk, p, 'processes[%d]' % i) for i, p in enumerate(merged.get('processes') or [])]
+    events = [chk.event(e, 'events[%d]' % i, EVENT_KEYS, True) for i, e in enumerate(merged.get('events') or [])]
+    _unique(chk, services, 'services')
+    names = {s['name'].lower() for s in services}
+    for i, svc in enumerate(services):
+        for j, dep in enumerate(svc['depends_on']):
+            if dep.lower() not in names:
+                chk.fail('services[%d].depends_on[%d]' % (i, j), 'unknown service %r' % dep)
+    _check_ports(chk, services, processes)
+    auth = chk.str_list(merged.get('auth', ['ntlm']), 'auth', choices=AUTHS)
+    if not auth:
+        chk.fail('auth', 'must name at least one of %s' % ', '.join(AUTHS))
+    scv2 = chk.boolean(merged.get('standardcimv2', True), 'standardcimv2')
+    hostname = chk.string(merged.get('hostname'), 'hostname')
+    return HostSpec(
+        name=name, address=address,
+        groups=chk.str_list(merged.get('groups'), 'groups'),
+        os=chk.string(merged.get('os', DEFAULT_OS), 'os'),
+        username=chk.string(merged.get('username'), 'username', required=True),
+        password=chk.string(merged.get('password'), 'password', required=True),
+        auth=auth,
+        scheme=chk.string(merged.get('scheme', 'http'), 'scheme', choices=SCHEMES),
+        services=services, processes=processes, events=events,
+        faults=_check_faults(chk, merged.get('faults')),
+        has_standardcimv2=scv2, hostname=netbios_name(hostname) if hostname else '',
+        source=str(path),
+    )
+
+
+def _check_ports(chk, services, processes):
+    """Two running owners on one port is impossible on Windows; reject it in the file."""
+    owners = {}
+    running = [('services[%d]' % i, s, s.get('process')) for i, s in enumerate(services) if s['state'] == 'running']
+    running += [('processes[%d]' % i, p, p['name']) for i, p in enumerate(processes)]
+    for field, item, image in running:
+        for port in item['listens']:
+            other = owners.get(port)
+            # services hosted by one shared process legitimately list the same port
+            if other is not None and other[1] != image:
+                chk.fail(field + '.listens', 'port %d is already held by %s' % (port, other[0]))
+            owners[port] = (field, image)
+
+
+def load_spec(path):
+    """Load one scenario/fleet file: {defaults: {...}, hosts: [...]} -> list of HostSpec."""
+    path = os.fspath(path)
+    try:
+        with open(path, encoding='utf-8') as handle:
+            data = yaml.safe_load(handle)
+    except OSError as exc:
+        raise ScenarioError(path, None, None, 'cannot read: %s' % exc.strerror) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(path, None, None, 'invalid YAML: %s' % exc) from None
+    chk = _Checker(path, None)
+    chk.mapping(data, '', ('defaults', 'hosts'))
+    defaults = data.get('defaults') or {}
+    chk.mapping(defaults, 'defaults', DEFAULT_KEYS)
+    hosts = data.get('hosts')
+    if not isinstance(hosts, list) or not hosts:
+        chk.fail('hosts', 'must be a non-empty list of hosts')
+    specs = [_check_host(path, raw, defaults, i) for i, raw in enumerate(hosts)]
+    _unique_hosts(path, specs)
+    return specs
+
+
+def _unique_hosts(path, specs):
+    seen = {}
+    addresses = {}
+    for spec in specs:
+        if spec.name in seen:
+            raise ScenarioError(path, spec.name, 'name', 'duplicate host name (also in %s)' % seen[spec.name])
+        seen[spec.name] = spec.source
+        if spec.address:
+            if spec.address in addresses:
+                raise ScenarioError(path, spec.name, 'address', 'address %s is also used by host %r'
+                                    % (spec.address, addresses[spec.address]))
+            addresses[spec.address] = spec.name
+
+
+def load_many(paths):
+    """Several files; host names (and fixed addresses) must be unique across all of them."""
+    specs = []
+    for path in paths:
+        specs.extend(load_spec(path))
+    _unique_hosts(', '.join(os.fspath(p) for p in paths), specs)
+    return specs
+
+
+def scenario_files(scenario_dir):
+    """The shipped scenario files, sorted, so generated fleets are reproducible."""
+    files = sorted(os.path.join(scenario_dir, f) for f in os.listdir(scenario_dir) if f.endswith(('.yml', '.yaml')))
+    if not files:
+        raise ScenarioError(scenario_dir, None, None, 'no scenario files (*.yml) found')
+    return files
+
+
+def generate(n, scenario_dir):
+    """n hosts cycling through the shipped scenarios, named <scenario host>-0001..; addresses left to the fleet."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError('the number of hosts must be a positive integer, got %r' % (n,))
+    templates = load_many(scenario_files(scenario_dir))
+    width = max(4, len(str(n)))
+    out = []
+    for i in range(n):
+        spec = copy.deepcopy(templates[i % len(templates)])
+        suffix = '-%0*d' % (width, i + 1)
+        # keep the number in the 15-character computer name so generated hosts stay distinguishable
+        spec.hostname = netbios_name(spec.name)[:15 - len(suffix)].rstrip('-') + suffix
+        spec.name += suffix
+        spec.address = None
+        out.append(spec)
+    return out
