@@ -11,7 +11,7 @@ export PYTHONPATH := $(COLLECTIONS):$(CURDIR)/tests/lab
 export ANSIBLE_NOCOLOR := 1
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv unit lab-test integration sanity lint changelog-lint test demo bench clean
+.PHONY: help venv system-deps unit lab-test integration sanity lint changelog-lint test demo bench clean
 
 help:
 	@echo "make demo   - start a lab fleet, diagnose (and fix) every host, show the verdicts"
@@ -38,7 +38,28 @@ lab-test: venv
 integration: venv
 	$(BIN)/python -m pytest -q tests/integration
 
-test: venv unit lab-test integration sanity lint
+sanity: venv system-deps
+	bash tests/tools/sanity.sh
+
+lint: venv
+	$(BIN)/ansible-lint --offline --profile production
+
+changelog-lint: venv
+	$(BIN)/antsibull-changelog lint
+
+# shellcheck backs ansible-test's shellcheck sanity test; install it where the machine lets us.
+system-deps:
+	@command -v shellcheck >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null) ; } || \
+	  echo "shellcheck not installed: ansible-test will skip its shellcheck test"
+
+test: venv unit lab-test integration sanity lint changelog-lint
+
+demo: venv
+	$(BIN)/python scripts/demo.py
+
+bench: venv
+	$(BIN)/python benchmarks/run_all.py
 
 clean:
 	rm -rf $(VENV) build out .lab-state
