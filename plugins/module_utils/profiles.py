@@ -1,0 +1,85 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the mailops.port25 project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Exchange profiles: which service should own TCP 25 and which events show that it could not.
+
+Pure data and functions, no network. Facts and their sources are in the project's domain notes
+(``reference/domain.md``, cited below by section); the KB itself is Microsoft KB Q222553.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+# One event signature: the log it is written to, its source and the event IDs that mean "could not bind".
+EventSignature = namedtuple('EventSignature', ['log', 'source', 'event_ids'])
+
+# name: profile name; mail_service: the service that should own the port (None: not known);
+# smtp_is_transport: SMTPSVC itself is the mail transport and must never be disabled;
+# events: the bind-failure signatures; description: one line for humans.
+Profile = namedtuple('Profile', ['name', 'mail_service', 'smtp_is_transport', 'events', 'description'])
+
+SMTP_SERVICE = 'SMTPSVC'
+
+# Exchange 4.0-5.5 Internet Mail Service: KB Q222553 SYMPTOMS (events 4007 and 4020, source
+# MSExchangeIMC, Application log); service name from domain.md section 0.
+_IMC_EVENTS = (EventSignature('Application', 'MSExchangeIMC', (4007, 4020)),)
+# IIS SMTP service bind failure, event 115 "could not bind instance" (domain.md 1.2, a weak [W] source:
+# reported as evidence, never acted upon alone).
+_SMTPSVC_EVENTS = (EventSignature('System', 'SMTPSVC', (115,)),)
+# SmtpReceive "Failed to start listening (Error: 10048)" 1019 and "The address is already in use" 1018,
+# source MSExchangeTransport (KB 2958036, domain.md 1.4); the same IDs under the Front End Transport
+# source are inferred [I] in domain.md 1.4, so 2013+ queries both sources.
+_TRANSPORT_EVENTS = (EventSignature('Application', 'MSExchangeTransport', (1018, 1019)),)
+_FRONTEND_EVENTS = (EventSignature('Application', 'MSExchangeFrontEndTransport', (1018, 1019)),) + _TRANSPORT_EVENTS
+
+PROFILES = {
+    'exchange55': Profile(
+        'exchange55', 'MSExchangeIMC', False, _IMC_EVENTS,
+        'Exchange 4.0-5.5: the Internet Mail Service (MSExchangeIMC) owns TCP 25 (KB Q222553)'),
+    'exchange2003': Profile(
+        'exchange2003', SMTP_SERVICE, True, _SMTPSVC_EVENTS,
+        'Exchange 2000/2003: the IIS SMTP service (SMTPSVC) is the Exchange transport (domain.md 1.2)'),
+    'exchange2007': Profile(
+        'exchange2007', 'MSExchangeTransport', False, _TRANSPORT_EVENTS,
+        'Exchange 2007/2010 Hub or Edge, 2013+ Edge: Microsoft Exchange Transport owns TCP 25 (domain.md 1.3, 1.4)'),
+    'exchange2013': Profile(
+        'exchange2013', 'MSExchangeFrontEndTransport', False, _FRONTEND_EVENTS,
+        'Exchange 2013-SE Client Access/Mailbox: Front End Transport owns TCP 25 (domain.md 1.4)'),
+    # No known mail service: every known bind-failure signature is evidence that something holds the port.
+    'generic': Profile(
+        'generic', None, False, _IMC_EVENTS + _SMTPSVC_EVENTS + _FRONTEND_EVENTS,
+        'No Exchange service found: only the port owner and the SMTP service are judged'),
+}
+
+PROFILE_NAMES = tuple(PROFILES)
+PROFILE_CHOICES = ('auto',) + PROFILE_NAMES
+
+# Detection markers (case-insensitive service names), checked in this order. Newest first, because a
+# later Exchange still has services of the older ones (MSExchangeIS exists from 4.0 to 2019); the IMC
+# check precedes the 2000/2003 one because an Exchange 5.5 host with the NT Option Pack SMTP service
+# installed (the KB's own case) also has MSExchangeIS and SMTPSVC.
+_EXCHANGE_2003_MARKERS = ('msexchangeis', 'resvc')
+
+
+def detect(service_names) -> str:
+    """Return the profile name that fits a host with these installed services (any case)."""
+    names = {name.lower() for name in service_names if name}
+    if 'msexchangefrontendtransport' in names:
+        return 'exchange2013'
+    if 'msexchangetransport' in names:
+        # Exchange 2007/2010 and the 2013+ Edge role have no Front End Transport service (domain.md 1.4).
+        return 'exchange2007'
+    if 'msexchangeimc' in names:
+        return 'exchange55'
+    if SMTP_SERVICE.lower() in names and any(marker in names for marker in _EXCHANGE_2003_MARKERS):
+        return 'exchange2003'
+    return 'generic'
+
+
+def resolve(option, service_names):
+    """Return ``(Profile, source)`` for the ``profile`` option (``auto`` or a profile name)."""
+    if option in (None, 'auto'):
+        return PROFILES[detect(service_names)], 'detected'
+    return PROFILES[option], 'option'
+
