@@ -1,0 +1,155 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the mailops.port25 project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""running_fleet(): start `python -m winlab fleet` for a test and stop it afterwards.
+
+    with running_fleet(['tests/lab/scenarios/ex55-smtp.yml'], tmp_path) as lab:
+        lab.inventory_path, lab.hosts['ex55-smtp']['ansible_host'], lab.host_state('ex55-smtp'),
+        lab.requests('ex55-smtp')
+
+Ports are picked free for every start (other fleets run on this machine at the same time).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import yaml
+
+from winlab import reqlog
+
+LAB_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXIT_LISTEN = 3     # cli.EXIT_LISTEN: a port was taken between picking it and binding it
+
+
+class FleetStartError(RuntimeError):
+    """The fleet did not become ready; the message carries its stderr."""
+
+
+def free_port():
+    """A TCP port nothing listens on, on any address (binding the wildcard proves that)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(('0.0.0.0', 0))
+        return sock.getsockname()[1]
+
+
+class FleetHandle:
+    """A running fleet: where its files are and how to read them."""
+
+    def __init__(self, process, state_dir, inventory_path, ready, stderr_path):
+        self.process = process
+        self.state_dir = state_dir
+        self.inventory_path = inventory_path
+        self.ready = ready
+        self.stderr_path = stderr_path
+        self.http_port = ready['http_port']
+        self.https_port = ready['https_port']
+        self.ca_path = ready['ca_path']
+        with open(inventory_path, encoding='utf-8') as handle:
+            self.inventory = yaml.safe_load(handle)
+        self.hosts = dict(self.inventory['all']['children']['windows']['hosts'])
+
+    def host_state(self, name):
+        """The parsed DIR/<name>.json the lab keeps for a host."""
+        with open(os.path.join(self.state_dir, name + '.json'), encoding='utf-8') as handle:
+            return json.load(handle)
+
+    def requests(self, name):
+        """The parsed request log lines of a host (oldest first)."""
+        return reqlog.read_log(reqlog.log_path(self.state_dir, name))
+
+    def endpoint(self, name):
+        """http(s)://address:port/wsman of a host, as the inventory describes it."""
+        host = self.hosts[name]
+        return '%s://%s:%d/wsman' % (host['ansible_winrm_scheme'], host['ansible_host'], host['ansible_port'])
+
+    def stderr(self):
+        try:
+            with open(self.stderr_path, encoding='utf-8', errors='replace') as handle:
+                return handle.read()
+        except OSError:
+            return ''
+
+    def stop(self, timeout=15):
+        """SIGTERM (a clean stop flushes everything), then SIGKILL if it does not exit in time; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def _start(cmd, env, ready_file, stderr_path, start_timeout):
+    with open(stderr_path, 'ab') as err:
+        process = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL,  # pylint: disable=consider-using-with
+                                   stdout=subprocess.DEVNULL, stderr=err)
+    deadline = time.monotonic() + start_timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return process, None
+        if os.path.exists(ready_file):
+            with open(ready_file, encoding='utf-8') as handle:
+                return process, json.load(handle)
+        time.sleep(0.05)
+    process.kill()
+    process.wait()
+    return process, None
+
+
+@contextlib.contextmanager
+def running_fleet(spec_paths=None, state_dir=None, http_port=None, https_port=None, *, generate=None,
+                  extra_args=(), start_timeout=120):
+    """Start a fleet subprocess (scenario files or generate=N), yield a FleetHandle, stop it on exit.
+
+    state_dir defaults to a temporary directory removed afterwards; pass one (tmp_path) to look at it
+    or to restart a fleet from it.  extra_args go to `python -m winlab fleet` (e.g. ['--read-timeout', '1']).
+    """
+    if isinstance(spec_paths, (str, os.PathLike)):
+        spec_paths = [spec_paths]
+    with contextlib.ExitStack() as stack:
+        if state_dir is None:
+            state_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix='winlab-'))
+        state_dir = os.path.abspath(os.fspath(state_dir))
+        os.makedirs(state_dir, exist_ok=True)
+        inventory_path = os.path.join(state_dir, 'inventory.yml')
+        ready_file = os.path.join(state_dir, 'ready.json')
+        stderr_path = os.path.join(state_dir, 'fleet.stderr.log')
+        env = dict(os.environ)
+        env['PYTHONPATH'] = os.pathsep.join([LAB_DIR] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p])
+        fixed_ports = http_port is not None and https_port is not None
+        for _attempt in range(1 if fixed_ports else 4):
+            ports = (http_port or free_port(), https_port or free_port())
+            if ports[0] == ports[1]:
+                continue
+            cmd = [sys.executable, '-m', 'winlab', 'fleet', '--state-dir', state_dir, '--inventory', inventory_path,
+                   '--ready-file', ready_file, '--http-port', str(ports[0]), '--https-port', str(ports[1])]
+            if generate:
+                cmd += ['--generate', str(generate)]
+            for path in spec_paths or ():
+                cmd += ['--spec', os.fspath(path)]
+            cmd += [str(a) for a in extra_args]
+            if os.path.exists(stderr_path):
+                os.unlink(stderr_path)
+            process, ready = _start(cmd, env, ready_file, stderr_path, start_timeout)
+            if ready is not None or process.returncode != EXIT_LISTEN:
+                break
+        if ready is None:
+            with open(stderr_path, encoding='utf-8', errors='replace') as handle:
+                err = handle.read().strip()
+            raise FleetStartError('winlab fleet did not become ready (exit code %s): %s'
+                                  % (process.returncode, err or '(no stderr)'))
+        handle = FleetHandle(process, state_dir, inventory_path, ready, stderr_path)
+        try:
+            yield handle
+        finally:
+            handle.stop()
