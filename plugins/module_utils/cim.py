@@ -1,0 +1,386 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the mailops.port25 project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Parsing of WS-Management responses (pure: bytes in, Python values out).
+
+Elements are found by namespace URI and local name, never by prefix: Windows
+versions and other servers choose prefixes freely.
+
+Instance values (``parse_instance``):
+
+* every property is keyed by its local element name; ``__class__`` holds the
+  class name (the item element's name for typed items, ``class_hint`` for
+  ``<w:XmlFragment>`` items, which do not name their class);
+* ``xsi:nil="true"`` -> ``None``; an empty element -> ``''``; text is kept verbatim;
+* a property element that appears more than once -> ``list`` of its values in
+  document order. WS-Man renders arrays as repeated elements, so a one-element
+  array is indistinguishable from a scalar and is returned as a scalar: use
+  ``as_list()`` where an array is expected;
+* ``<cim:Datetime>`` / ``<cim:Interval>`` / ``<cim:Date>`` / ``<cim:Time>`` wrappers -> their
+  text (ISO 8601 as sent by Windows, e.g. ``2013-04-15T16:28:47.73517Z``); use
+  ``to_utc_iso()`` to normalise;
+* any other nested element (embedded object, reference) -> ``dict`` built with
+  the same rules.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import re
+import xml.etree.ElementTree as ET
+
+from ansible_collections.mailops.port25.plugins.module_utils.errors import ProtocolError, WSManFault
+
+NS_SOAP = "http://www.w3.org/2003/05/soap-envelope"
+NS_ADDRESSING = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
+NS_ENUMERATION = "http://schemas.xmlsoap.org/ws/2004/09/enumeration"
+NS_TRANSFER = "http://schemas.xmlsoap.org/ws/2004/09/transfer"
+NS_WSMAN = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
+NS_MS_WSMAN = "http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd"
+NS_WSMANFAULT = "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault"
+NS_XSI = "http://www.w3.org/2001/XMLSchema-instance"
+NS_CIM = "http://schemas.dmtf.org/wbem/wscim/1/common"
+NS_WMIERROR = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/MSFT_WmiError"
+NS_SHELL = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell"
+WMI_RESOURCE_BASE = "http://schemas.microsoft.com/wbem/wsman/1/wmi/"
+
+# Conventional prefixes, used only to *render* a fault subcode QName after resolving it by URI.
+_CANONICAL_PREFIX = {
+    NS_SOAP: "s",
+    NS_ADDRESSING: "a",
+    NS_ENUMERATION: "n",
+    NS_TRANSFER: "x",
+    NS_WSMAN: "w",
+    NS_MS_WSMAN: "p",
+    NS_SHELL: "rsp",
+}
+
+_NIL = "{%s}nil" % NS_XSI
+_WRAPPERS = ("Datetime", "Interval", "Date", "Time")
+
+
+def _q(ns, local):
+    return "{%s}%s" % (ns, local)
+
+
+def local_name(tag):
+    """Local part of an ElementTree tag (``{uri}name`` -> ``name``)."""
+    return tag.rpartition("}")[2]
+
+
+def namespace_of(tag):
+    """Namespace URI of an ElementTree tag ('' when unqualified)."""
+    return tag[1:].partition("}")[0] if tag.startswith("{") else ""
+
+
+def parse_xml(data):
+    """Parse a response body; refuse DTDs (entity expansion) and malformed XML with ProtocolError."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise ProtocolError("the response contains a DTD, which WS-Management never sends; refusing to parse it")
+    try:
+        return ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise ProtocolError("the response is not well-formed XML (%s)" % exc)
+
+
+def _body(root):
+    if root.tag != _q(NS_SOAP, "Envelope"):
+        raise ProtocolError("the response is not a SOAP 1.2 envelope (root element %s)" % local_name(root.tag))
+    body = root.find(_q(NS_SOAP, "Body"))
+    if body is None:
+        raise ProtocolError("the SOAP envelope has no Body")
+    return body
+
+
+def _first_child(elem):
+    for child in elem:
+        return child
+    return None
+
+
+def _text_of(elem):
+    return "" if elem is None or elem.text is None else elem.text
+
+
+# ---------------------------------------------------------------------------------------------- values
+
+def _value(elem):
+    if elem.get(_NIL) in ("true", "1"):
+        return None
+    children = list(elem)
+    if not children:
+        return _text_of(elem)
+    if len(children) == 1 and local_name(children[0].tag) in _WRAPPERS and namespace_of(children[0].tag) in (NS_CIM, ""):
+        return _text_of(children[0]).strip()
+    return _properties(children)
+
+
+def _properties(elements):
+    props = {}
+    repeated = set()
+    for child in elements:
+        name = local_name(child.tag)
+        value = _value(child)
+        if name in props:
+            if name not in repeated:
+                props[name] = [props[name]]
+                repeated.add(name)
+            props[name].append(value)
+        else:
+            props[name] = value
+    return props
+
+
+def parse_instance(elem, class_hint=None):
+    """Turn one item element (typed instance or ``w:XmlFragment``) into a dict (see module doc)."""
+    props = _properties(list(elem))
+    if elem.tag == _q(NS_WSMAN, "XmlFragment"):
+        class_name = class_hint
+    else:
+        class_name = local_name(elem.tag)
+    result = {"__class__": class_name}
+    result.update(props)
+    return result
+
+
+def as_list(value):
+    """A property value as a list: None -> [], scalar -> [scalar], list -> list."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+_ISO_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$")
+_DMTF_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})\.(\d{6})([+-])(\d{3})$")
+
+
+def to_datetime(value):
+    """Parse an ISO 8601 (as WS-Man sends) or DMTF datetime string into an aware UTC datetime; None if not one."""
+    if not value or not isinstance(value, str):
+        return None
+    value = value.strip()
+    match = _ISO_RE.match(value)
+    if match:
+        year, month, day, hour, minute, second, frac, zone = match.groups()
+        micro = int((frac or "0")[:6].ljust(6, "0"))
+        offset = datetime.timedelta(0)
+        if zone and zone != "Z":
+            sign = -1 if zone[0] == "-" else 1
+            digits = zone[1:].replace(":", "")
+            offset = sign * datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    else:
+        match = _DMTF_RE.match(value)
+        if not match:
+            return None
+        year, month, day, hour, minute, second, frac, sign, minutes = match.groups()
+        micro = int(frac)
+        offset = (-1 if sign == "-" else 1) * datetime.timedelta(minutes=int(minutes))
+    try:
+        naive = datetime.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro)
+    except ValueError:
+        return None
+    return (naive - offset).replace(tzinfo=datetime.timezone.utc)
+
+
+def to_utc_iso(value):
+    """Normalise a datetime string to ``YYYY-MM-DDTHH:MM:SSZ`` (UTC, whole seconds); None if unparseable."""
+    parsed = to_datetime(value)
+    if parsed is None:
+        return None
+    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---------------------------------------------------------------------------------------------- faults
+
+def _nsmap(data):
+    """prefix -> URI for every namespace declaration in the document (needed to resolve QName text)."""
+    mapping = {}
+    try:
+        for _event, (prefix, uri) in ET.iterparse(io.BytesIO(data), events=("start-ns",)):
+            mapping.setdefault(prefix, uri)
+    except ET.ParseError:
+        pass
+    return mapping
+
+
+def _resolve_qname(text, nsmap):
+    text = (text or "").strip()
+    if not text:
+        return None
+    prefix, sep, local = text.rpartition(":")
+    if not sep:
+        return local
+    uri = nsmap.get(prefix)
+    canonical = _CANONICAL_PREFIX.get(uri)
+    return "%s:%s" % (canonical or prefix, local)
+
+
+def _clean(text):
+    return " ".join(text.split()) if text else None
+
+
+def fault_info(data, root=None):
+    """Details of a SOAP fault as a dict, or None when the document is not a fault.
+
+    Keys: ``code`` (e.g. ``s:Sender``), ``subcode`` (e.g. ``w:TimedOut``, prefix
+    resolved by URI), ``reason``, ``wsman_code`` (int or None), ``machine``,
+    ``provider_message`` (the innermost WSManFault/MSFT_WmiError message),
+    ``provider`` and ``fault_detail`` (the w:FaultDetail URI).
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if root is None:
+        root = parse_xml(data)
+    if root.tag != _q(NS_SOAP, "Envelope"):
+        return None
+    fault = root.find("%s/%s" % (_q(NS_SOAP, "Body"), _q(NS_SOAP, "Fault")))
+    if fault is None:
+        return None
+    nsmap = _nsmap(data)
+    code_value = fault.find("%s/%s" % (_q(NS_SOAP, "Code"), _q(NS_SOAP, "Value")))
+    sub_value = fault.find("%s/%s/%s" % (_q(NS_SOAP, "Code"), _q(NS_SOAP, "Subcode"), _q(NS_SOAP, "Value")))
+    reason = fault.find("%s/%s" % (_q(NS_SOAP, "Reason"), _q(NS_SOAP, "Text")))
+    info = {
+        "code": _resolve_qname(_text_of(code_value), nsmap),
+        "subcode": _resolve_qname(_text_of(sub_value), nsmap),
+        "reason": _clean(_text_of(reason)),
+        "wsman_code": None,
+        "machine": None,
+        "provider_message": None,
+        "provider": None,
+        "fault_detail": None,
+    }
+    detail = fault.find(_q(NS_SOAP, "Detail"))
+    if detail is None:
+        return info
+    fault_detail = detail.find(_q(NS_WSMAN, "FaultDetail"))
+    if fault_detail is not None:
+        info["fault_detail"] = _clean(fault_detail.text)
+    outer = detail.find(_q(NS_WSMANFAULT, "WSManFault"))
+    if outer is not None:
+        info["wsman_code"] = _int_or_none(outer.get("Code"))
+        info["machine"] = outer.get("Machine")
+        message = outer.find(_q(NS_WSMANFAULT, "Message"))
+        if message is not None:
+            provider = message.find(_q(NS_WSMANFAULT, "ProviderFault"))
+            if provider is not None:
+                info["provider"] = provider.get("provider")
+                inner = provider.find("%s/%s" % (_q(NS_WSMANFAULT, "WSManFault"), _q(NS_WSMANFAULT, "Message")))
+                info["provider_message"] = _clean("".join(inner.itertext()) if inner is not None else "".join(provider.itertext()))
+            else:
+                info["provider_message"] = _clean("".join(message.itertext()))
+    wmi_error = detail.find(_q(NS_WMIERROR, "MSFT_WmiError"))
+    if wmi_error is not None:
+        if info["wsman_code"] is None:
+            info["wsman_code"] = _int_or_none(_text_of(wmi_error.find(_q(NS_WMIERROR, "error_Code"))))
+        if not info["provider_message"]:
+            info["provider_message"] = _clean(_text_of(wmi_error.find(_q(NS_WMIERROR, "Message"))))
+    return info
+
+
+def _int_or_none(text):
+    try:
+        return int((text or "").strip())
+    except ValueError:
+        return None
+
+
+def fault_from_info(info, host=None, operation=None):
+    """Build the WSManFault exception for ``fault_info()`` output."""
+    return WSManFault(
+        info.get("reason") or "(no reason given)",
+        host=host,
+        operation=operation,
+        fault_code=info.get("subcode") or info.get("code"),
+        wsman_code=info.get("wsman_code"),
+        provider_message=info.get("provider_message"),
+    )
+
+
+def raise_for_fault(data, root=None, host=None, operation=None):
+    """Raise WSManFault when ``data`` is a SOAP fault."""
+    info = fault_info(data, root)
+    if info is not None:
+        raise fault_from_info(info, host=host, operation=operation)
+
+
+def _checked_body(data):
+    root = parse_xml(data)
+    raise_for_fault(data, root)
+    return _body(root)
+
+
+# ---------------------------------------------------------------------------------------------- operations
+
+class EnumerationPage(object):
+    """One EnumerateResponse or PullResponse: ``items``, ``context`` (None when finished), ``end_of_sequence``."""
+
+    __slots__ = ("items", "context", "end_of_sequence")
+
+    def __init__(self, items, context, end_of_sequence):
+        self.items = items
+        self.context = context
+        self.end_of_sequence = end_of_sequence
+
+    @property
+    def finished(self):
+        return self.end_of_sequence or not self.context
+
+
+def parse_enumeration(data, class_hint=None):
+    """Parse an EnumerateResponse or PullResponse into an EnumerationPage.
+
+    Items may sit in ``n:Items`` (Pull) or ``w:Items`` (optimized Enumerate);
+    ``EndOfSequence`` may be in either namespace too. Windows Server 2003 sends
+    an empty EnumerationContext together with EndOfSequence: both mean "finished".
+    """
+    body = _checked_body(data)
+    response = _first_child(body)
+    if response is None or namespace_of(response.tag) != NS_ENUMERATION or \
+            local_name(response.tag) not in ("EnumerateResponse", "PullResponse"):
+        raise ProtocolError("expected an EnumerateResponse or PullResponse, got %s"
+                            % (local_name(response.tag) if response is not None else "an empty body"))
+    items = []
+    context = None
+    end = False
+    for child in response:
+        ns, name = namespace_of(child.tag), local_name(child.tag)
+        if ns not in (NS_ENUMERATION, NS_WSMAN):
+            continue
+        if name == "Items":
+            items.extend(parse_instance(item, class_hint) for item in child)
+        elif name == "EnumerationContext":
+            context = (child.text or "").strip() or None
+        elif name == "EndOfSequence":
+            end = True
+    return EnumerationPage(items, context, end)
+
+
+def parse_get(data, class_hint=None):
+    """Parse a WS-Transfer GetResponse: the body holds the bare instance."""
+    body = _checked_body(data)
+    instance = _first_child(body)
+    if instance is None:
+        raise ProtocolError("the GetResponse body is empty")
+    return parse_instance(instance, class_hint)
+
+
+def parse_invoke(data):
+    """Parse a WMI method response (``<p:Method_OUTPUT>``): the output parameters as a dict."""
+    body = _checked_body(data)
+    output = _first_child(body)
+    if output is None:
+        raise ProtocolError("the method response body is empty")
+    if not local_name(output.tag).endswith("_OUTPUT"):
+        raise ProtocolError("expected <Method_OUTPUT> in the method response, got %s" % local_name(output.tag))
+    return _properties(list(output))
+
+
+def resource_uri(namespace, class_name="*"):
+    """WMI resource URI: ``http://schemas.microsoft.com/wbem/wsman/1/wmi/<namespace>/<class or *>``."""
+    return WMI_RESOURCE_BASE + namespace + "/" + class_name

@@ -1,0 +1,383 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the mailops.port25 project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connection options, their validation, the pywinrm Protocol factory and transport error mapping."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import traceback
+
+from ansible.module_utils.common.parameters import env_fallback
+
+from ansible_collections.mailops.port25.plugins.module_utils.errors import (
+    AuthenticationFailure,
+    ConnectionFailure,
+    InvalidOption,
+    MissingDependency,
+    Port25Error,
+    TLSFailure,
+)
+from ansible_collections.mailops.port25.plugins.module_utils import cim
+
+try:
+    import requests
+    import winrm.exceptions
+    from winrm.protocol import Protocol
+    HAS_WINRM = True
+    WINRM_IMPORT_ERROR = None
+except ImportError:
+    HAS_WINRM = False
+    WINRM_IMPORT_ERROR = traceback.format_exc()
+    Protocol = None
+
+ENV_PREFIX = "MAILOPS_WINRM_"
+TRANSPORTS = ("ntlm", "kerberos", "credssp", "basic", "certificate")
+DEFAULT_PATH = "/wsman"
+
+
+def _env(name):
+    return (env_fallback, [ENV_PREFIX + name])
+
+
+WINRM_ARGSPEC = dict(
+    winrm_host=dict(type="str", required=True, fallback=_env("HOST")),
+    winrm_port=dict(type="int", fallback=_env("PORT")),
+    winrm_scheme=dict(type="str", choices=["http", "https"], fallback=_env("SCHEME")),
+    winrm_path=dict(type="str", default=DEFAULT_PATH, fallback=_env("PATH")),
+    winrm_transport=dict(type="str", default="ntlm", choices=list(TRANSPORTS), fallback=_env("TRANSPORT")),
+    winrm_user=dict(type="str", fallback=_env("USER")),
+    winrm_password=dict(type="str", no_log=True, fallback=_env("PASSWORD")),
+    winrm_cert_validation=dict(type="str", default="validate", choices=["validate", "ignore"], fallback=_env("CERT_VALIDATION")),
+    winrm_ca_trust_path=dict(type="path", fallback=_env("CA_TRUST_PATH")),
+    winrm_cert_pem=dict(type="path", fallback=_env("CERT_PEM")),
+    winrm_cert_key_pem=dict(type="path", no_log=False, fallback=_env("CERT_KEY_PEM")),
+    winrm_message_encryption=dict(type="str", default="auto", choices=["auto", "always", "never"], fallback=_env("MESSAGE_ENCRYPTION")),
+    winrm_operation_timeout=dict(type="int", default=20, fallback=_env("OPERATION_TIMEOUT")),
+    winrm_read_timeout=dict(type="int", default=30, fallback=_env("READ_TIMEOUT")),
+    winrm_allow_basic_over_http=dict(type="bool", default=False, fallback=_env("ALLOW_BASIC_OVER_HTTP")),
+)
+
+WINRM_REQUIRED_TOGETHER = [["winrm_cert_pem", "winrm_cert_key_pem"]]
+WINRM_REQUIRED_IF = [["winrm_transport", "certificate", ["winrm_cert_pem", "winrm_cert_key_pem"]]]
+
+# Inventory variable -> option, in the order Ansible's winrm connection reads them.
+# Several variables may name one option: the first one present wins.
+INVENTORY_VARIABLES = (
+    ("winrm_host", ("ansible_host", "inventory_hostname")),
+    ("winrm_port", ("ansible_port", "ansible_winrm_port")),
+    ("winrm_user", ("ansible_user", "ansible_winrm_user")),
+    ("winrm_password", ("ansible_password", "ansible_winrm_password", "ansible_winrm_pass")),
+    ("winrm_transport", ("ansible_winrm_transport",)),
+    ("winrm_scheme", ("ansible_winrm_scheme",)),
+    ("winrm_path", ("ansible_winrm_path",)),
+    ("winrm_cert_validation", ("ansible_winrm_server_cert_validation",)),
+    ("winrm_ca_trust_path", ("ansible_winrm_ca_trust_path",)),
+    ("winrm_cert_pem", ("ansible_winrm_cert_pem",)),
+    ("winrm_cert_key_pem", ("ansible_winrm_cert_key_pem",)),
+    ("winrm_message_encryption", ("ansible_winrm_message_encryption",)),
+    ("winrm_operation_timeout", ("ansible_winrm_operation_timeout_sec",)),
+    ("winrm_read_timeout", ("ansible_winrm_read_timeout_sec",)),
+)
+
+_HOST_RE = re.compile(r"^[A-Za-z0-9._:%-]+$")
+
+
+def _first_transport(value):
+    """Ansible accepts a list or a comma-separated string of transports: take the first one we support."""
+    if isinstance(value, str):
+        candidates = [v.strip() for v in value.split(",")]
+    elif isinstance(value, (list, tuple)):
+        candidates = [str(v).strip() for v in value]
+    else:
+        return value
+    candidates = [c.lower() for c in candidates if c]
+    for candidate in candidates:
+        if candidate in TRANSPORTS:
+            return candidate
+        if candidate in ("ssl",):
+            return "basic"
+    # Nothing supported: hand the first one on so validation names it.
+    return candidates[0] if candidates else None
+
+
+def options_from_inventory(host_vars):
+    """Map a host's (already templated) inventory connection variables to ``winrm_*`` options.
+
+    Only options whose variables are present (and not None) are returned.
+    """
+    options = {}
+    for option, names in INVENTORY_VARIABLES:
+        for name in names:
+            value = host_vars.get(name)
+            if value is not None and value != "":
+                options[option] = value
+                break
+    if "winrm_transport" in options:
+        options["winrm_transport"] = _first_transport(options["winrm_transport"])
+    return options
+
+
+# The architecture map calls it settings_from_inventory; one implementation, two names.
+settings_from_inventory = options_from_inventory
+
+
+class ConnectionSettings(object):
+    """Validated connection settings for one host. ``repr()`` never shows the password."""
+
+    __slots__ = ("host", "port", "scheme", "path", "transport", "user", "password", "cert_validation",
+                 "ca_trust_path", "cert_pem", "cert_key_pem", "message_encryption", "operation_timeout",
+                 "read_timeout", "allow_basic_over_http")
+
+    def __init__(self, **kwargs):
+        for name in self.__slots__:
+            setattr(self, name, kwargs.get(name))
+
+    @property
+    def url_host(self):
+        """Host as written in a URL: IPv6 literals in brackets."""
+        return "[%s]" % self.host if ":" in self.host else self.host
+
+    @property
+    def endpoint(self):
+        return "%s://%s:%d%s" % (self.scheme, self.url_host, self.port, self.path)
+
+    @property
+    def address(self):
+        """``host:port`` for messages (IPv6 in brackets)."""
+        return "%s:%d" % (self.url_host, self.port)
+
+    def __repr__(self):
+        shown = ", ".join("%s=%r" % (n, getattr(self, n)) for n in self.__slots__ if n != "password")
+        return "ConnectionSettings(%s, password=%s)" % (shown, "'********'" if self.password else None)
+
+
+def _int_option(params, name, default=None):
+    value = params.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InvalidOption("%s must be an integer, got %r" % (name, value))
+
+
+def settings_from_params(params):
+    """Validate ``winrm_*`` parameters and return ConnectionSettings; raise InvalidOption naming the problem."""
+    host = (params.get("winrm_host") or "")
+    host = str(host).strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not host:
+        raise InvalidOption("winrm_host is required (or set ansible_host in the inventory, or %sHOST)" % ENV_PREFIX)
+    if not _HOST_RE.match(host):
+        raise InvalidOption("winrm_host %r is not a host name or IP address" % host)
+
+    transport = (params.get("winrm_transport") or "ntlm")
+    transport = _first_transport(transport)
+    if transport not in TRANSPORTS:
+        raise InvalidOption("winrm_transport %r is not supported; use one of %s" % (transport, ", ".join(TRANSPORTS)), host=host)
+
+    port = _int_option(params, "winrm_port")
+    scheme = params.get("winrm_scheme")
+    if scheme is not None:
+        scheme = str(scheme).lower()
+        if scheme not in ("http", "https"):
+            raise InvalidOption("winrm_scheme must be http or https, got %r" % scheme, host=host)
+    if scheme is None:
+        # As Ansible's winrm connection: plain HTTP only on the well-known HTTP port.
+        scheme = "http" if port == 5985 else "https"
+    if port is None:
+        port = 5986 if scheme == "https" else 5985
+    if not 1 <= port <= 65535:
+        raise InvalidOption("winrm_port must be between 1 and 65535, got %d" % port, host=host)
+
+    path = params.get("winrm_path") or DEFAULT_PATH
+    if not path.startswith("/") or any(c in path for c in " ?#\r\n\t"):
+        raise InvalidOption("winrm_path must be an absolute URL path such as /wsman, got %r" % path, host=host)
+
+    cert_validation = params.get("winrm_cert_validation") or "validate"
+    if cert_validation not in ("validate", "ignore"):
+        raise InvalidOption("winrm_cert_validation must be validate or ignore, got %r" % cert_validation, host=host)
+    encryption = params.get("winrm_message_encryption") or "auto"
+    if encryption not in ("auto", "always", "never"):
+        raise InvalidOption("winrm_message_encryption must be auto, always or never, got %r" % encryption, host=host)
+
+    operation_timeout = _int_option(params, "winrm_operation_timeout", 20)
+    read_timeout = _int_option(params, "winrm_read_timeout", 30)
+    if operation_timeout < 1:
+        raise InvalidOption("winrm_operation_timeout must be at least 1 second, got %d" % operation_timeout, host=host)
+    if read_timeout <= operation_timeout:
+        raise InvalidOption("winrm_read_timeout (%d) must be greater than winrm_operation_timeout (%d)"
+                            % (read_timeout, operation_timeout), host=host)
+
+    user = params.get("winrm_user")
+    password = params.get("winrm_password")
+    allow_basic = bool(params.get("winrm_allow_basic_over_http"))
+    cert_pem = params.get("winrm_cert_pem")
+    cert_key_pem = params.get("winrm_cert_key_pem")
+
+    if transport == "basic" and scheme == "http" and not allow_basic:
+        raise InvalidOption(
+            "Basic authentication over plain HTTP would send the password of %r unencrypted to %s:%d; "
+            "use winrm_scheme=https, another transport, or set winrm_allow_basic_over_http=true to accept the risk"
+            % (user, host, port), host=host)
+    if transport == "certificate":
+        if scheme != "https":
+            raise InvalidOption("winrm_transport=certificate needs HTTPS (winrm_scheme=https)", host=host)
+        if not cert_pem or not cert_key_pem:
+            raise InvalidOption("winrm_transport=certificate needs both winrm_cert_pem and winrm_cert_key_pem", host=host)
+        for option, value in (("winrm_cert_pem", cert_pem), ("winrm_cert_key_pem", cert_key_pem)):
+            if not os.path.isfile(value):
+                raise InvalidOption("%s: file not found: %s" % (option, value), host=host)
+    elif transport != "kerberos":
+        if not user:
+            raise InvalidOption("winrm_user is required for winrm_transport=%s (or set ansible_user, or %sUSER)"
+                                % (transport, ENV_PREFIX), host=host)
+        if password is None:
+            raise InvalidOption("winrm_password is required for winrm_transport=%s and user %r (or set ansible_password, or %sPASSWORD)"
+                                % (transport, user, ENV_PREFIX), host=host)
+    if encryption == "always" and transport in ("basic", "certificate"):
+        raise InvalidOption("winrm_message_encryption=always is not possible with winrm_transport=%s (no message encryption); "
+                            "use HTTPS instead" % transport, host=host)
+    ca_trust_path = params.get("winrm_ca_trust_path")
+    if ca_trust_path and cert_validation == "validate" and not os.path.exists(ca_trust_path):
+        raise InvalidOption("winrm_ca_trust_path: file or directory not found: %s" % ca_trust_path, host=host)
+
+    return ConnectionSettings(
+        host=host, port=port, scheme=scheme, path=path, transport=transport, user=user, password=password,
+        cert_validation=cert_validation, ca_trust_path=ca_trust_path, cert_pem=cert_pem, cert_key_pem=cert_key_pem,
+        message_encryption=encryption, operation_timeout=operation_timeout, read_timeout=read_timeout,
+        allow_basic_over_http=allow_basic,
+    )
+
+
+def require_winrm():
+    """Raise MissingDependency when pywinrm (or requests) cannot be imported."""
+    if not HAS_WINRM:
+        raise MissingDependency("the pywinrm Python library (>= 0.5.0) is required on the controller: pip install pywinrm")
+
+
+def create_protocol(settings):
+    """Build one pywinrm Protocol (one requests session, created on first use) for ``settings``."""
+    require_winrm()
+    try:
+        return Protocol(
+            endpoint=settings.endpoint,
+            transport=settings.transport,
+            username=settings.user,
+            password=settings.password,
+            server_cert_validation=settings.cert_validation,
+            # 'legacy_requests' keeps REQUESTS_CA_BUNDLE working when no path is given, like Ansible's winrm plugin.
+            ca_trust_path=settings.ca_trust_path or "legacy_requests",
+            cert_pem=settings.cert_pem,
+            cert_key_pem=settings.cert_key_pem,
+            message_encryption=settings.message_encryption,
+            operation_timeout_sec=settings.operation_timeout,
+            read_timeout_sec=settings.read_timeout,
+            # Proxies from the environment are not used: WinRM endpoints are reached directly.
+            proxy=None,
+        )
+    except Exception as exc:
+        raise map_error(exc, settings, "connect")
+
+
+def ca_description(settings):
+    """Which CA bundle verifies the host's certificate (for TLS error messages)."""
+    if settings.ca_trust_path:
+        return "CA path %s" % settings.ca_trust_path
+    env_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if env_bundle:
+        return "CA path %s (from the environment)" % env_bundle
+    return "the default CA bundle (set winrm_ca_trust_path to use another)"
+
+
+def scrub(text, settings):
+    """Remove the password from a text built from a library's exception, just in case."""
+    text = str(text)
+    if settings is not None and settings.password:
+        text = text.replace(settings.password, "********")
+    return text
+
+
+def _chain(exc):
+    """Every exception reachable from ``exc`` (reason, args, cause, context), outermost first."""
+    seen = set()
+    todo = [exc]
+    while todo:
+        current = todo.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        inner = getattr(current, "reason", None)
+        todo.extend(e for e in (inner,) + tuple(current.args) if isinstance(e, BaseException))
+        todo.extend((current.__cause__, current.__context__))
+
+
+def _reason(exc):
+    """The innermost readable reason of a requests/urllib3 exception chain."""
+    reason = str(exc)
+    for current in _chain(exc):
+        text = str(current)
+        if text:
+            reason = text
+    return reason
+
+
+_RESET_TYPES = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError, http.client.RemoteDisconnected)
+
+
+def is_reset(exc):
+    """True when the connection was reset/closed by the peer mid-request (worth one more try on a new connection)."""
+    return any(isinstance(current, _RESET_TYPES) for current in _chain(exc))
+
+
+def map_error(exc, settings, operation):
+    """Translate an exception raised by pywinrm/requests into a Port25Error naming the host and operation."""
+    if isinstance(exc, Port25Error):
+        return exc
+    host = settings.host if settings is not None else None
+    address = settings.address if settings is not None else host
+    if not HAS_WINRM:
+        return Port25Error(scrub("%s: %s" % (type(exc).__name__, exc), settings), host=host, operation=operation)
+    if isinstance(exc, requests.exceptions.SSLError):
+        return TLSFailure("TLS certificate verification of %s failed using %s (%s)"
+                          % (address, ca_description(settings), scrub(_reason(exc), settings)), host=host, operation=operation)
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return ConnectionFailure("cannot reach %s (connection timed out after %ss)" % (address, settings.read_timeout),
+                                 host=host, operation=operation)
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return ConnectionFailure("cannot reach %s (no answer within %ss)" % (address, settings.read_timeout), host=host, operation=operation)
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        failure = ConnectionFailure("cannot reach %s (%s)" % (address, scrub(_reason(exc), settings)), host=host, operation=operation)
+        failure.transient = is_reset(exc)
+        return failure
+    if isinstance(exc, winrm.exceptions.AuthenticationError):
+        return AuthenticationFailure(
+            "user %r was rejected by %s (HTTP 401): wrong user name or password, or transport %s is not enabled on the listener"
+            % (settings.user, address, settings.transport), host=host, operation=operation)
+    if isinstance(exc, winrm.exceptions.WSManFaultError):
+        info = cim.fault_info(exc.response) if exc.response else None
+        if info is not None:
+            return cim.fault_from_info(info, host=host, operation=operation)
+        return Port25Error("HTTP %s from %s: %s" % (exc.code, address, scrub(exc.reason, settings)), host=host, operation=operation)
+    if isinstance(exc, winrm.exceptions.WinRMOperationTimeoutError):
+        return cim.fault_from_info({"reason": "The WS-Management service cannot complete the operation within the time specified in OperationTimeout.",
+                                    "subcode": "w:TimedOut", "wsman_code": 2150858793}, host=host, operation=operation)
+    if isinstance(exc, winrm.exceptions.WinRMTransportError):
+        body = exc.response_text or ""
+        info = None
+        if body.lstrip().startswith("<"):
+            try:
+                info = cim.fault_info(body)
+            except Port25Error:
+                info = None
+        if info is not None:
+            return cim.fault_from_info(info, host=host, operation=operation)
+        return Port25Error("unexpected HTTP %s from %s" % (exc.code, address), host=host, operation=operation)
+    if isinstance(exc, winrm.exceptions.WinRMError):
+        return Port25Error(scrub(str(exc), settings), host=host, operation=operation)
+    return Port25Error(scrub("%s: %s" % (type(exc).__name__, exc), settings), host=host, operation=operation)

@@ -1,0 +1,292 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the mailops.port25 project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""WSManClient: WS-Enumeration (Enumerate + Pull), WS-Transfer Get, WMI method Invoke and a cmd shell.
+
+Everything goes through one pywinrm ``Protocol`` (one requests session: one
+authenticated, keep-alive HTTP connection per host and task). Reads are retried
+with a short backoff on connection resets and ``w:InternalError``; method
+calls (Invoke) are never retried, because a repeated StopService/StartService
+must be decided by re-reading the state, not by resending.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from xml.sax.saxutils import escape, quoteattr
+
+from ansible_collections.mailops.port25.plugins.module_utils import cim, connection
+from ansible_collections.mailops.port25.plugins.module_utils.errors import ConnectionFailure, InvalidOption, Port25Error, WSManFault
+
+ACTION_ENUMERATE = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate"
+ACTION_PULL = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Pull"
+ACTION_RELEASE = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Release"
+ACTION_GET = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Get"
+WQL_DIALECT = "http://schemas.microsoft.com/wbem/wsman/1/WQL"
+ANONYMOUS = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
+MAX_ENVELOPE_SIZE = 512000
+MAX_ELEMENTS = 32000
+MAX_PAGES = 10000
+
+_NAMESPACE_RE = re.compile(r"^[A-Za-z0-9_]+(/[A-Za-z0-9_]+)*$")
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_FROM_RE = re.compile(r"\bfrom\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
+_CMD_UNSAFE = re.compile(r"[&|<>^%\"\r\n\x00]")
+
+_ENVELOPE = (
+    '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"'
+    ' xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing"'
+    ' xmlns:n="http://schemas.xmlsoap.org/ws/2004/09/enumeration"'
+    ' xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"'
+    ' xmlns:p="http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd">'
+    "<s:Header>"
+    "<a:To>{to}</a:To>"
+    '<w:ResourceURI s:mustUnderstand="true">{resource}</w:ResourceURI>'
+    "<a:ReplyTo><a:Address s:mustUnderstand=\"true\">" + ANONYMOUS + "</a:Address></a:ReplyTo>"
+    '<a:Action s:mustUnderstand="true">{action}</a:Action>'
+    '<w:MaxEnvelopeSize s:mustUnderstand="true">' + str(MAX_ENVELOPE_SIZE) + "</w:MaxEnvelopeSize>"
+    "<a:MessageID>uuid:{message_id}</a:MessageID>"
+    '<w:Locale xml:lang="en-US" s:mustUnderstand="false"/>'
+    '<p:DataLocale xml:lang="en-US" s:mustUnderstand="false"/>'
+    "<w:OperationTimeout>PT{timeout}S</w:OperationTimeout>"
+    "{selectors}"
+    "</s:Header>"
+    "<s:Body>{body}</s:Body>"
+    "</s:Envelope>"
+)
+
+
+def validate_namespace(namespace):
+    """'root/cimv2' (also 'root\\cimv2') -> 'root/cimv2'; anything else raises InvalidOption."""
+    if not isinstance(namespace, str):
+        raise InvalidOption("WMI namespace must be a string, got %s" % type(namespace).__name__)
+    normalised = namespace.replace("\\", "/").strip("/")
+    if not _NAMESPACE_RE.match(normalised):
+        raise InvalidOption("invalid WMI namespace %r (expected something like root/cimv2)" % namespace)
+    return normalised
+
+
+def validate_name(name, what):
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise InvalidOption("invalid %s %r (letters, digits and _ only)" % (what, name))
+    return name
+
+
+def selector_set(selectors):
+    """``<w:SelectorSet>`` with every name and value escaped."""
+    if not selectors:
+        return ""
+    parts = []
+    for name, value in selectors.items():
+        validate_name(name, "selector name")
+        parts.append("<w:Selector Name=%s>%s</w:Selector>" % (quoteattr(name), escape(_scalar(value, name))))
+    return "<w:SelectorSet>" + "".join(parts) + "</w:SelectorSet>"
+
+
+def _scalar(value, name):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, str)):
+        text = str(value)
+        if re.search(u"[\x00-\x08\x0b\x0c\x0e-\x1f]", text):
+            raise InvalidOption("value of %s contains a control character that XML cannot carry" % name)
+        return text
+    raise InvalidOption("value of %s must be a string, integer or boolean, got %s" % (name, type(value).__name__))
+
+
+def class_of_query(wql):
+    """The class named after FROM in a WQL query (used to name XmlFragment items), or None."""
+    match = _FROM_RE.search(wql or "")
+    return match.group(1) if match else None
+
+
+class WSManClient(object):
+    """One host, one Protocol, one HTTP session. Use as a context manager or call close()."""
+
+    #: seconds to wait before the 2nd and 3rd attempt of a read
+    retry_delays = (0.5, 1.5)
+
+    def __init__(self, settings, protocol=None):
+        self.settings = settings
+        self.host = settings.host
+        self.request_count = 0
+        self._protocol = protocol if protocol is not None else connection.create_protocol(settings)
+        self._to = settings.endpoint
+        # Count every message pywinrm's own shell helpers send, too.
+        raw_send = self._protocol.send_message
+
+        def counted_send(message):
+            self.request_count += 1
+            return raw_send(message)
+
+        self._protocol.send_message = counted_send
+
+    # ------------------------------------------------------------------------------ plumbing
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def envelope(self, action, resource, body="", selectors=None):
+        """A complete SOAP envelope; every caller-supplied text is escaped here."""
+        return _ENVELOPE.format(
+            to=escape(self._to),
+            resource=escape(resource),
+            action=escape(action),
+            message_id=str(uuid.uuid4()).upper(),
+            timeout=int(self.settings.operation_timeout),
+            selectors=selector_set(selectors),
+            body=body,
+        )
+
+    def _send_once(self, message, operation):
+        try:
+            return self._protocol.send_message(message)
+        except Exception as exc:
+            raise connection.map_error(exc, self.settings, operation) from None
+
+    def _send(self, message, operation, retry=True):
+        attempts = len(self.retry_delays) + 1 if retry else 1
+        for attempt in range(attempts):
+            try:
+                return self._send_once(message, operation)
+            except (ConnectionFailure, WSManFault) as exc:
+                if attempt + 1 >= attempts or not self._retryable(exc):
+                    raise
+                self._reset_transport()
+                time.sleep(self.retry_delays[attempt])
+        raise Port25Error("no attempt made", host=self.host, operation=operation)  # pragma: no cover - loop always returns/raises
+
+    @staticmethod
+    def _retryable(exc):
+        if isinstance(exc, WSManFault):
+            return exc.is_internal_error
+        return bool(getattr(exc, "transient", False))
+
+    def _reset_transport(self):
+        """Drop the HTTP session so the next message reconnects and re-authenticates (NTLM binds the TCP connection)."""
+        transport = getattr(self._protocol, "transport", None)
+        if transport is None:
+            return
+        try:
+            transport.close_session()
+        except Exception:  # a broken session may fail to close; it is discarded anyway
+            pass
+        if hasattr(transport, "encryption"):
+            transport.encryption = None
+
+    # ------------------------------------------------------------------------------ operations
+    def enumerate(self, namespace, wql):
+        """Run a WQL query and return every item of every page (list of dicts, see cim.parse_instance)."""
+        namespace = validate_namespace(namespace)
+        if not isinstance(wql, str) or not wql.strip():
+            raise InvalidOption("the WQL query is empty")
+        resource = cim.resource_uri(namespace)
+        hint = class_of_query(wql)
+        operation = "enumerate %s (%s)" % (hint or "?", namespace)
+        body = ("<n:Enumerate><w:OptimizeEnumeration/><w:MaxElements>%d</w:MaxElements>"
+                "<w:Filter Dialect=%s>%s</w:Filter></n:Enumerate>" % (MAX_ELEMENTS, quoteattr(WQL_DIALECT), escape(wql)))
+        data = self._send(self.envelope(ACTION_ENUMERATE, resource, body), operation)
+        page = self._parse_page(data, hint, operation)
+        items = list(page.items)
+        pages = 1
+        while not page.finished:
+            if pages >= MAX_PAGES:
+                self.release(namespace, page.context)
+                raise Port25Error("more than %d pages; giving up" % MAX_PAGES, host=self.host, operation=operation)
+            body = "<n:Pull><n:EnumerationContext>%s</n:EnumerationContext><n:MaxElements>%d</n:MaxElements></n:Pull>" % (
+                escape(page.context), MAX_ELEMENTS)
+            try:
+                data = self._send(self.envelope(ACTION_PULL, resource, body), operation)
+            except Port25Error:
+                self.release(namespace, page.context)
+                raise
+            page = self._parse_page(data, hint, operation)
+            items.extend(page.items)
+            pages += 1
+        return items
+
+    def _parse_page(self, data, hint, operation):
+        try:
+            return cim.parse_enumeration(data, hint)
+        except Port25Error as exc:
+            exc.host, exc.operation = self.host, operation
+            raise
+
+    def release(self, namespace, context):
+        """Release an enumeration context we abandon (best effort: errors are ignored)."""
+        if not context:
+            return
+        resource = cim.resource_uri(validate_namespace(namespace))
+        body = "<n:Release><n:EnumerationContext>%s</n:EnumerationContext></n:Release>" % escape(context)
+        try:
+            self._send(self.envelope(ACTION_RELEASE, resource, body), "release", retry=False)
+        except Port25Error:
+            pass
+
+    def get(self, namespace, class_name, selectors):
+        """WS-Transfer Get of one instance identified by its key selectors."""
+        namespace = validate_namespace(namespace)
+        validate_name(class_name, "WMI class name")
+        resource = cim.resource_uri(namespace, class_name)
+        operation = "get %s" % class_name
+        data = self._send(self.envelope(ACTION_GET, resource, "", selectors), operation)
+        try:
+            return cim.parse_get(data, class_name)
+        except Port25Error as exc:
+            exc.host, exc.operation = self.host, operation
+            raise
+
+    def invoke(self, namespace, class_name, method, selectors, params=None):
+        """Call a WMI method; returns the output parameters (e.g. {'ReturnValue': '0'}). Never retried."""
+        namespace = validate_namespace(namespace)
+        validate_name(class_name, "WMI class name")
+        validate_name(method, "WMI method name")
+        resource = cim.resource_uri(namespace, class_name)
+        operation = "invoke %s.%s" % (class_name, method)
+        inner = "".join("<p:%s>%s</p:%s>" % (validate_name(name, "parameter name"), escape(_scalar(value, name)), name)
+                        for name, value in (params or {}).items())
+        body = '<p:%s_INPUT xmlns:p=%s>%s</p:%s_INPUT>' % (method, quoteattr(resource), inner, method)
+        data = self._send(self.envelope(resource + "/" + method, resource, body, selectors), operation, retry=False)
+        try:
+            return cim.parse_invoke(data)
+        except Port25Error as exc:
+            exc.host, exc.operation = self.host, operation
+            raise
+
+    def run_command(self, command, args=()):
+        """Run ``command args...`` in a cmd shell; returns (exit code, stdout, stderr). Used for read-only fallbacks."""
+        args = list(args or ())
+        for part in [command] + args:
+            if not isinstance(part, str) or not part or _CMD_UNSAFE.search(part):
+                raise InvalidOption("unsafe or empty command part %r: cmd metacharacters are not allowed" % (part,))
+        operation = "run %s" % command
+        protocol = self._protocol
+        shell_id = None
+        try:
+            shell_id = protocol.open_shell(codepage=65001)
+            command_id = protocol.run_command(shell_id, command, args)
+            stdout, stderr, rc = protocol.get_command_output(shell_id, command_id)
+            protocol.cleanup_command(shell_id, command_id)
+        except Exception as exc:
+            raise connection.map_error(exc, self.settings, operation) from None
+        finally:
+            if shell_id is not None:
+                try:
+                    # Keep the HTTP session: other requests of this task reuse it.
+                    protocol.close_shell(shell_id, close_session=False)
+                except Exception:  # closing is best effort; the shell times out on the host anyway
+                    pass
+        return rc, stdout.decode("utf-8", "replace"), stderr.decode("utf-8", "replace")
+
+    def close(self):
+        """Close the HTTP session."""
+        transport = getattr(self._protocol, "transport", None)
+        if transport is not None and hasattr(transport, "close_session"):
+            try:
+                transport.close_session()
+            except Exception:  # closing a dead connection must not mask the task's result
+                pass

@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the mailops.port25 project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""FeatureAction: run a feature in-process in Ansible's worker, on the controller.
+
+The action never executes the module file and never opens the Ansible
+connection: it talks to the Windows host itself over WinRM (pywinrm). Imports
+happen at module level because the parent process loads action plugins once and
+forks its workers, so each host pays nothing for them.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.parameters import remove_values
+from ansible.module_utils.errors import UnsupportedError
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.mailops.port25.plugins.module_utils import connection, runner
+
+# Connection plugins whose host variables describe a WinRM endpoint.
+WINRM_CONNECTIONS = ("winrm", "psrp")
+
+
+def connection_name(task_vars, task):
+    """Short name of the host's connection plugin (``ansible.builtin.winrm`` -> ``winrm``), or ''."""
+    name = task_vars.get("ansible_connection") or getattr(task, "connection", None) or ""
+    return str(name).rpartition(".")[2]
+
+
+class FeatureAction(ActionBase):
+    """Base class of the collection's action plugins; subclasses set ``FEATURE``."""
+
+    FEATURE = None
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    def _inventory_options(self, task_vars):
+        """winrm_* options from the inventory host's WinRM variables, templated (only when its connection is WinRM)."""
+        if connection_name(task_vars, self._task) not in WINRM_CONNECTIONS:
+            return {}
+        # With delegate_to: localhost the top-level vars are still the inventory host's, which is what we want.
+        wanted = {}
+        for _option, names in connection.INVENTORY_VARIABLES:
+            for name in names:
+                if name in task_vars:
+                    wanted[name] = task_vars[name]
+        templated = {}
+        for name, value in wanted.items():
+            try:
+                templated[name] = self._templar.template(value)
+            except AnsibleError as exc:
+                raise AnsibleError("cannot template the inventory variable %s: %s" % (name, exc.message))
+        return connection.options_from_inventory(templated)
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        super(FeatureAction, self).run(tmp, task_vars)
+        feature = self.FEATURE
+        args = dict(self._task.args)
+        spec = runner.argument_spec(feature)
+
+        # Precedence: task args > inventory > environment (fallback) > default.
+        try:
+            inventory = self._inventory_options(task_vars)
+        except AnsibleError as exc:
+            return {"failed": True, "changed": False, "msg": str(exc)}
+        for option, value in inventory.items():
+            if args.get(option) is None:
+                args[option] = value
+
+        validator = ArgumentSpecValidator(spec, **runner.validation_rules(feature))
+        validated = validator.validate(args)
+        no_log_values = set(validated._no_log_values)
+        if validated.error_messages:
+            messages = []
+            for error in validated.errors:
+                text = error.msg if hasattr(error, "msg") else str(error)
+                if isinstance(error, UnsupportedError):
+                    text = "Unsupported parameters for (%s) module: %s" % (self._task.action, text)
+                messages.append(text)
+            return remove_values({"failed": True, "changed": False, "msg": "; ".join(messages)}, no_log_values)
+
+        if not connection.HAS_WINRM:
+            return {"failed": True, "changed": False,
+                    "msg": "Failed to import the required Python library (pywinrm) on the controller's Python %s. "
+                           "Install it with: pip install 'pywinrm>=0.5.0'" % ".".join(str(v) for v in sys.version_info[:2]),
+                    "exception": connection.WINRM_IMPORT_ERROR}
+
+        result = runner.execute(feature, validated.validated_parameters,
+                                check_mode=bool(self._task.check_mode), diff=bool(self._task.diff))
+        return remove_values(result, no_log_values)
