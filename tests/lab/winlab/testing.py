@@ -153,3 +153,60 @@ def running_fleet(spec_paths=None, state_dir=None, http_port=None, https_port=No
             yield handle
         finally:
             handle.stop()
+
+
+# helpers for clients in tests ------------------------------------------------------------------
+
+LAB_USER = 'LAB\\ansible'
+LAB_PASSWORD = 'Lab-Passw0rd!'
+CIMV2 = 'http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/'
+WQL_DIALECT = 'http://schemas.microsoft.com/wbem/wsman/1/WQL'
+
+
+def write_scenario(path, hosts, defaults=None):
+    """Write a scenario file ({defaults, hosts}) and return its path; defaults to the lab credentials over NTLM/HTTP."""
+    data = {'defaults': dict({'username': LAB_USER, 'password': LAB_PASSWORD, 'auth': ['ntlm'], 'scheme': 'http'},
+                             **(defaults or {})),
+            'hosts': hosts}
+    path = os.fspath(path)
+    with open(path, 'w', encoding='utf-8') as handle:
+        yaml.safe_dump(data, handle, default_flow_style=False, sort_keys=False)
+    return path
+
+
+def enumerate_envelope(to, resource_uri, wql=None, max_envelope=512000, message_id='uuid:00000000-0000-0000-0000-000000000001'):
+    """A WS-Enumeration Enumerate request as pywinrm users build it (OptimizeEnumeration, optional WQL filter)."""
+    flt = ''
+    if wql is not None:
+        flt = '<wsman:Filter Dialect="%s">%s</wsman:Filter>' % (WQL_DIALECT, _xml_escape(wql))
+    return (
+        '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
+        'xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing" '
+        'xmlns:wsman="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" '
+        'xmlns:wsen="http://schemas.xmlsoap.org/ws/2004/09/enumeration"><s:Header>'
+        '<wsa:To>%s</wsa:To><wsman:ResourceURI s:mustUnderstand="true">%s</wsman:ResourceURI>'
+        '<wsa:ReplyTo><wsa:Address s:mustUnderstand="true">'
+        'http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</wsa:Address></wsa:ReplyTo>'
+        '<wsa:Action s:mustUnderstand="true">http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate</wsa:Action>'
+        '<wsman:MaxEnvelopeSize s:mustUnderstand="true">%d</wsman:MaxEnvelopeSize>'
+        '<wsa:MessageID>%s</wsa:MessageID><wsman:OperationTimeout>PT20S</wsman:OperationTimeout></s:Header>'
+        '<s:Body><wsen:Enumerate><wsman:OptimizeEnumeration/><wsman:MaxElements>32000</wsman:MaxElements>%s'
+        '</wsen:Enumerate></s:Body></s:Envelope>' % (_xml_escape(to), _xml_escape(resource_uri), max_envelope,
+                                                      message_id, flt))
+
+
+def _xml_escape(text):
+    return text.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;').replace('"', '&quot;')
+
+
+def pywinrm_protocol(lab, name, **overrides):
+    """A winrm.protocol.Protocol for a lab host, configured from the inventory the way Ansible's plugin would."""
+    import winrm.protocol  # pylint: disable=import-outside-toplevel  # only tests that drive pywinrm need it
+    host = lab.hosts[name]
+    kwargs = {'endpoint': lab.endpoint(name), 'transport': host['ansible_winrm_transport'],
+              'username': host['ansible_user'], 'password': host['ansible_password']}
+    if host['ansible_winrm_scheme'] == 'https':
+        kwargs['server_cert_validation'] = 'validate'
+        kwargs['ca_trust_path'] = host['ansible_winrm_ca_trust_path']
+    kwargs.update(overrides)
+    return winrm.protocol.Protocol(**kwargs)
