@@ -71,6 +71,14 @@ def _basic(user, password):
     return 'Basic ' + base64.b64encode(('%s:%s' % (user, password)).encode()).decode()
 
 
+def _basic_exchange(lab, name, scheme, password=testing.LAB_PASSWORD):
+    """One Enumerate with a Basic header on a new connection: (status, headers, body)."""
+    sock = _connect(lab, name, scheme)
+    with sock:
+        sock.sendall(_request(_soap(lab, name), {'Authorization': _basic(testing.LAB_USER, password)}))
+        return _read_response(sock)
+
+
 def _last_line(lab, name):
     return lab.requests(name)[-1]
 
@@ -98,11 +106,7 @@ def test_https_offers_basic_as_well(transport_lab):
 
 
 def test_basic_over_http_is_refused_even_with_the_right_password(transport_lab):
-    sock = _connect(transport_lab, 'secure', 'http')
-    with sock:
-        sock.sendall(_request(_soap(transport_lab, 'secure'),
-                              {'Authorization': _basic(testing.LAB_USER, testing.LAB_PASSWORD)}))
-        status, headers, body = _read_response(sock)
+    status, headers, body = _basic_exchange(transport_lab, 'secure', 'http')
     assert (status, body) == (401, b'')
     assert headers.get_all('WWW-Authenticate') == ['Negotiate']
     line = _last_line(transport_lab, 'secure')
@@ -111,10 +115,7 @@ def test_basic_over_http_is_refused_even_with_the_right_password(transport_lab):
 
 @pytest.mark.parametrize('password, status', [('wrong', 401), (testing.LAB_PASSWORD, 200)])
 def test_basic_over_https(transport_lab, password, status):
-    sock = _connect(transport_lab, 'secure', 'https')
-    with sock:
-        sock.sendall(_request(_soap(transport_lab, 'secure'), {'Authorization': _basic(testing.LAB_USER, password)}))
-        got, headers, body = _read_response(sock)
+    got, headers, body = _basic_exchange(transport_lab, 'secure', 'https', password)
     assert got == status
     if status == 401:
         assert body == b''
@@ -280,11 +281,7 @@ def test_refuse_auth_fails_every_handshake(transport_lab):
         testing.pywinrm_protocol(transport_lab, 'locked').send_message(_soap(transport_lab, 'locked'))
     legs = [(x['auth'], x['status']) for x in transport_lab.requests('locked')[-3:]]
     assert legs == [('none', 401), ('ntlm-negotiate', 401), ('ntlm-authenticate', 401)]
-    sock = _connect(transport_lab, 'locked', 'https')
-    with sock:
-        sock.sendall(_request(_soap(transport_lab, 'locked'),
-                              {'Authorization': _basic(testing.LAB_USER, testing.LAB_PASSWORD)}))
-        status, _headers, body = _read_response(sock)
+    status, _headers, body = _basic_exchange(transport_lab, 'locked', 'https')
     assert (status, body) == (401, b'')
     assert transport_lab.host_state('locked') == before
 

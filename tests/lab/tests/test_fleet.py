@@ -1,0 +1,189 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the mailops.port25 project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The fleet runner: inventory, addresses, --generate, ready file, signals, restart from the state dir."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+import yaml
+from cryptography import x509
+from pypsrp.wsman import WSMan, SelectorSet
+
+from conftest import LAB_DIR, small_host  # pylint: disable=import-error
+from winlab import fleet, scenario, testing
+
+SVC_NS = testing.CIMV2 + 'Win32_Service'
+
+
+def _run_cli(args, timeout=60):
+    env = dict(os.environ, PYTHONPATH=LAB_DIR)
+    return subprocess.run([sys.executable, '-m', 'winlab'] + args, capture_output=True, text=True, env=env,
+                          timeout=timeout, check=False)
+
+
+def _wsman(lab, name):
+    host = lab.hosts[name]
+    return WSMan(host['ansible_host'], port=host['ansible_port'], username=host['ansible_user'],
+                 password=host['ansible_password'], ssl=False, auth='ntlm')
+
+
+def _selectors(name):
+    sel = SelectorSet()
+    sel.add_option('Name', name)
+    return sel
+
+
+def _start_mode(lab, host, service):
+    with _wsman(lab, host) as client:
+        body = client.get(SVC_NS, selector_set=_selectors(service))
+    return body.findtext('.//{%s}StartMode' % SVC_NS)
+
+
+def test_inventory_has_every_connection_variable(tmp_path):
+    spec = testing.write_scenario(tmp_path / 'two.yml', [
+        small_host('ex55-a', address='127.0.61.7', groups=['exchange55', 'kb']),
+        small_host('ex19-b', scheme='https', auth=['basic'], groups=['exchange2019'], username='LAB\\op',
+                   password='Other-Passw0rd!'),
+    ])
+    with testing.running_fleet([spec], tmp_path / 'state') as lab:
+        inventory = lab.inventory
+        ca_path = lab.ca_path
+        assert lab.ready['hosts'] == 2
+    assert ca_path == str(tmp_path / 'state' / 'tls' / 'ca.pem')
+    children = inventory['all']['children']
+    assert sorted(children) == ['exchange2019', 'exchange55', 'kb', 'windows']
+    assert children['exchange55'] == {'hosts': {'ex55-a': None}}
+    assert children['kb'] == {'hosts': {'ex55-a': None}}
+    assert children['exchange2019'] == {'hosts': {'ex19-b': None}}
+    assert children['windows']['hosts']['ex55-a'] == {
+        'ansible_host': '127.0.61.7', 'ansible_port': lab.http_port, 'ansible_user': 'LAB\\ansible',
+        'ansible_password': 'Lab-Passw0rd!', 'ansible_connection': 'winrm', 'ansible_winrm_transport': 'ntlm',
+        'ansible_winrm_scheme': 'http', 'ansible_winrm_server_cert_validation': 'validate'}
+    assert children['windows']['hosts']['ex19-b'] == {
+        'ansible_host': '127.77.0.1', 'ansible_port': lab.https_port, 'ansible_user': 'LAB\\op',
+        'ansible_password': 'Other-Passw0rd!', 'ansible_connection': 'winrm', 'ansible_winrm_transport': 'basic',
+        'ansible_winrm_scheme': 'https', 'ansible_winrm_server_cert_validation': 'validate',
+        'ansible_winrm_ca_trust_path': ca_path}
+
+
+def test_inventory_is_read_by_ansible(tmp_path, small_spec):
+    with testing.running_fleet([small_spec], tmp_path / 'state') as lab:
+        proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-inventory'), '-i',
+                               lab.inventory_path, '--list'], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    data = yaml.safe_load(proc.stdout)
+    assert data['windows']['hosts'] == ['ex55']
+    assert data['exchange55']['hosts'] == ['ex55']
+    assert data['_meta']['hostvars']['ex55']['ansible_connection'] == 'winrm'
+
+
+def test_generated_fleet_listens_everywhere(tmp_path):
+    with testing.running_fleet(generate=12, state_dir=tmp_path / 'state') as lab:
+        hosts = lab.hosts
+        assert len(hosts) == 12
+        assert len({h['ansible_host'] for h in hosts.values()}) == 12
+        for name, host in hosts.items():
+            assert name.rsplit('-', 1)[1].isdigit() and len(name.rsplit('-', 1)[1]) == 4
+            assert host['ansible_host'].startswith('127.77.')
+            with socket.create_connection((host['ansible_host'], host['ansible_port']), timeout=5) as sock:
+                if host['ansible_winrm_scheme'] == 'https':
+                    tls = ssl.create_default_context(cafile=host['ansible_winrm_ca_trust_path'])
+                    sock = tls.wrap_socket(sock, server_hostname=host['ansible_host'])
+                sock.sendall(b'POST /wsman HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n')
+                assert sock.recv(12) == b'HTTP/1.1 401'
+        san = x509.load_pem_x509_certificate((tmp_path / 'state' / 'tls' / 'server.pem').read_bytes()).extensions
+        ips = {str(i) for i in san.get_extension_for_class(x509.SubjectAlternativeName).value
+               .get_values_for_type(x509.IPAddress)}
+        assert {h['ansible_host'] for h in hosts.values()} <= ips
+        names = sorted(hosts)
+    expected = sorted(s.name for s in scenario.generate(12, fleet.SCENARIO_DIR))
+    assert names == expected
+
+
+def test_restart_continues_from_the_state_dir(tmp_path, small_spec):
+    state = tmp_path / 'state'
+    with testing.running_fleet([small_spec], state) as lab:
+        method_input = ET.Element('{%s}ChangeStartMode_INPUT' % SVC_NS)
+        ET.SubElement(method_input, '{%s}StartMode' % SVC_NS).text = 'Disabled'
+        with _wsman(lab, 'ex55') as client:
+            out = client.invoke(SVC_NS + '/ChangeStartMode', SVC_NS, method_input, selector_set=_selectors('SMTPSVC'))
+        assert out.findtext('.//{%s}ReturnValue' % SVC_NS) == '0'
+        first_lines = len(lab.requests('ex55'))
+    ca_before = (state / 'tls' / 'ca.pem').read_bytes()
+    with testing.running_fleet([small_spec], state) as lab:
+        assert _start_mode(lab, 'ex55', 'SMTPSVC') == 'Disabled'
+        assert _start_mode(lab, 'ex55', 'IISADMIN') == 'Auto'
+        assert len(lab.requests('ex55')) > first_lines            # the log is appended to, not replaced
+    assert (state / 'tls' / 'ca.pem').read_bytes() == ca_before     # inventories written before stay valid
+
+
+def test_sigint_stops_cleanly(tmp_path, small_spec):
+    with testing.running_fleet([small_spec], tmp_path / 'state') as lab:
+        ready = os.path.join(lab.state_dir, 'ready.json')
+        assert os.path.exists(ready)
+        lab.process.send_signal(signal.SIGINT)
+        assert lab.process.wait(15) == 0
+        assert not os.path.exists(ready)
+        assert 'Traceback' not in lab.stderr()
+
+
+@pytest.mark.parametrize('hosts, words', [
+    ([{'name': 'bad', 'services': [{'name': 'SMTPSVC', 'state': 'sideways'}]}], ['bad', 'services[0].state']),
+    ([{'name': 'dup'}, {'name': 'dup'}], ['dup', 'name']),
+    ([{'name': 'x', 'address': '10.0.0.1'}], ['x', 'address']),
+], ids=['bad-state', 'duplicate-host', 'address-off-loopback'])
+def test_invalid_scenario_is_refused_at_start(tmp_path, hosts, words):
+    spec = testing.write_scenario(tmp_path / 'bad.yml', hosts)
+    inventory = tmp_path / 'inv.yml'
+    proc = _run_cli(['fleet', '--spec', spec, '--state-dir', str(tmp_path / 'state'), '--inventory', str(inventory),
+                     '--ready-file', str(tmp_path / 'ready'), '--http-port', str(testing.free_port()),
+                     '--https-port', str(testing.free_port())])
+    assert proc.returncode == 2
+    assert proc.stderr.startswith('winlab: error: ' + spec)
+    for word in words:
+        assert word in proc.stderr
+    assert testing.LAB_PASSWORD not in proc.stderr
+    assert not inventory.exists() and not (tmp_path / 'ready').exists()
+
+
+@pytest.mark.parametrize('extra, message', [
+    (['--subnet', '10.1.0.0/16'], 'must lie inside 127.0.0.0/8'),
+    (['--subnet', 'nonsense'], "--subnet 'nonsense'"),
+    (['--http-port', '7000', '--https-port', '7000'], '--http-port and --https-port must differ'),
+    (['--http-port', '0'], '--http-port must be 1-65535'),
+], ids=['subnet-outside-loopback', 'subnet-garbage', 'same-ports', 'port-zero'])
+def test_bad_options_are_refused(tmp_path, small_spec, extra, message):
+    proc = _run_cli(['fleet', '--spec', small_spec, '--state-dir', str(tmp_path / 'state'),
+                     '--inventory', str(tmp_path / 'inv.yml')] + extra)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+
+
+def test_spec_and_generate_are_exclusive(tmp_path, small_spec):
+    proc = _run_cli(['fleet', '--spec', small_spec, '--generate', '3', '--state-dir', str(tmp_path),
+                     '--inventory', str(tmp_path / 'inv.yml')])
+    assert proc.returncode == 2
+    assert 'not allowed with argument' in proc.stderr
+
+
+def test_port_taken_is_reported(tmp_path, small_spec):
+    with socket.socket() as blocker:
+        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        blocker.bind(('0.0.0.0', 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        started = time.monotonic()
+        with pytest.raises(testing.FleetStartError, match='cannot listen'):
+            with testing.running_fleet([small_spec], tmp_path / 'state', http_port=port,
+                                       https_port=testing.free_port()):
+                pass
+        assert time.monotonic() - started < 60
