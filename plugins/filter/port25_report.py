@@ -230,6 +230,8 @@ def summarize(hosts: list) -> dict:
     summary['changed'] = sum(1 for h in hosts if h['changed'])
     summary['flagged'] = sum(1 for h in hosts if h['flags'])
     summary['actions'] = sum(1 for h in hosts for a in h['actions'] if a.get('changed'))
+    # Check-mode runs record the actions they would take with changed=false.
+    summary['predicted'] = sum(len(h['actions']) for h in hosts if h['check_mode'])
     for when in ('before', 'after'):
         summary[when] = {v: sum(1 for h in hosts if h[when]['verdict'] == v) for v in STATE_VERDICTS}
     return summary
@@ -510,13 +512,12 @@ def _finding_html(finding) -> str:
 def _actions_html(host: dict) -> str:
     if not host['actions']:
         return '<p class="muted">No actions.</p>'
-    predicted = host['check_mode'] is True
     rows = []
     for action in host['actions']:
-        if action.get('changed'):
-            result = 'would change (check mode)' if predicted else 'changed'
+        if host['check_mode']:
+            result = 'predicted, not made (check mode)'
         else:
-            result = 'no change'
+            result = 'changed' if action.get('changed') else 'no change'
         rows.append('<tr><td>%s</td><td><code>%s</code></td><td>%s</td><td>%s</td><td>%s</td></tr>'
                     % (esc(action.get('action')), esc(action.get('service')), esc(_state_text(action.get('before'))),
                        esc(_state_text(action.get('after'))), esc(result)))
@@ -581,7 +582,8 @@ def render_html(report: dict) -> str:
             'unknown': 'mode unknown'}[report['mode']]
     cards = [('hosts', 'Hosts', summary['hosts']), ('compliant', 'Compliant', summary['compliant']),
              ('noncompliant', 'Non-compliant', summary['noncompliant']), ('failed', 'Failed', summary['failed']),
-             ('changed', 'Hosts changed', summary['changed']), ('flagged', 'Flagged for review', summary['flagged'])]
+             ('changed', 'Hosts to change' if report['mode'] == 'check' else 'Hosts changed', summary['changed']),
+             ('flagged', 'Flagged for review', summary['flagged'])]
     csp = ("default-src 'none'; style-src %s; script-src %s; img-src data:; base-uri 'none'; form-action 'none'"
            % (_csp_hash(CSS), _csp_hash(SCRIPT)))
     head = ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

@@ -114,7 +114,7 @@ def test_report_data_is_exact_for_a_fixed_host_and_a_host_without_result():
         'generated': GENERATED,
         'collection': {'name': 'mailops.port25', 'version': '1.2.3'},
         'mode': 'apply',
-        'summary': {'hosts': 2, 'compliant': 1, 'noncompliant': 0, 'failed': 1, 'changed': 1, 'flagged': 0, 'actions': 3,
+        'summary': {'hosts': 2, 'compliant': 1, 'noncompliant': 0, 'failed': 1, 'changed': 1, 'flagged': 0, 'actions': 3, 'predicted': 0,
                     'before': {'compliant': 0, 'noncompliant': 1, 'unknown': 1},
                     'after': {'compliant': 1, 'noncompliant': 0, 'unknown': 1}},
         'hosts': [
@@ -155,7 +155,7 @@ def test_fleet_summary_and_verdicts():
         'never-ran': ('failed', 'unknown', 'unknown'),
     }
     assert data['summary'] == {'hosts': 7, 'compliant': 3, 'noncompliant': 2, 'failed': 2, 'changed': 3, 'flagged': 2,
-                               'actions': 7, 'before': {'compliant': 1, 'noncompliant': 5, 'unknown': 1},
+                               'actions': 7, 'predicted': 0, 'before': {'compliant': 1, 'noncompliant': 5, 'unknown': 1},
                                'after': {'compliant': 3, 'noncompliant': 2, 'unknown': 2}}
     failed = {h['host']: h['error'] for h in data['hosts'] if h['status'] == 'failed'}
     assert failed == {'mail05.corp.example': 'mail05.corp.example: StopService SMTPSVC: still stop_pending after 60 s',
@@ -176,12 +176,15 @@ def test_a_result_without_verdict_is_not_counted_compliant():
 
 
 def test_mode_is_check_when_every_recorded_host_ran_in_check_mode():
-    results = {h: _result(h, 'exchange55', KB_BEFORE, KB_BEFORE, KB_ACTIONS, check_mode=True) for h in ('a', 'b')}
+    # The bind_conflict role records predicted actions with changed=false and the host as changed.
+    predicted = [dict(a, changed=False) for a in KB_ACTIONS]
+    results = {h: dict(_result(h, 'exchange55', KB_BEFORE, KB_BEFORE, predicted, check_mode=True), changed=True) for h in ('a', 'b')}
     data = report.build_report(results, ['a', 'b', 'c'], GENERATED)
     assert data['mode'] == 'check'
+    assert (data['summary']['changed'], data['summary']['actions'], data['summary']['predicted']) == (2, 0, 6)
     page = report.render_html(data)
-    assert page.count('would change (check mode)') == 6
-    assert 'check mode (nothing changed)' in page
+    assert page.count('<td>predicted, not made (check mode)</td>') == 6
+    assert 'check mode (nothing changed)' in page and '<span>Hosts to change</span>' in page
     results['b']['check_mode'] = False
     assert report.build_report(results, ['a', 'b'], GENERATED)['mode'] == 'mixed'
     assert report.build_report({}, ['c'], GENERATED)['mode'] == 'unknown'
