@@ -73,6 +73,17 @@ CATALOGUE = (
 
 ENTRY_KEYS = ('vendor', 'product', 'services', 'processes', 'mail_scanning', 'behaviour', 'source')
 USER_SOURCE = 'user catalogue'
+# The ``antivirus_catalogue`` option's argument spec (validate_entries() checks what a spec cannot express).
+ENTRY_ARGUMENT_SPEC = dict(
+    vendor=dict(type='str', required=True),
+    product=dict(type='str', required=True),
+    services=dict(type='list', elements='str'),
+    processes=dict(type='list', elements='str'),
+    mail_scanning=dict(type='bool', default=False),
+    behaviour=dict(type='str', choices=list(BEHAVIOURS)),
+    source=dict(type='str', default=USER_SOURCE),
+)
+OPTION_SPEC = dict(type='list', elements='dict', default=[], options=ENTRY_ARGUMENT_SPEC)
 # A service or image name: printable, no path separators, no wildcards (matching is by exact name).
 _NAME_RE = re.compile(r'^[^\x00-\x1f\x7f\\/*?"<>|]{1,256}$')
 
@@ -94,7 +105,9 @@ def _names(entry, index, field):
 
 
 def _text(entry, index, field, default=None):
-    value = entry.get(field, default)
+    value = entry.get(field)
+    if value is None:
+        value = default
     if not isinstance(value, str) or not value.strip():
         raise _invalid(index, field, 'must be a non-empty string')
     return value
@@ -115,10 +128,11 @@ def validate_entries(entries):
         processes = _names(entry, index, 'processes')
         if not services and not processes:
             raise _invalid(index, 'services', 'give at least one service or process name')
-        mail_scanning = entry.get('mail_scanning', False)
+        mail_scanning = entry.get('mail_scanning')
+        mail_scanning = False if mail_scanning is None else mail_scanning
         if not isinstance(mail_scanning, bool):
             raise _invalid(index, 'mail_scanning', 'must be true or false')
-        behaviour = entry.get('behaviour', 'listen' if mail_scanning else 'none')
+        behaviour = entry.get('behaviour') or ('listen' if mail_scanning else 'none')
         if behaviour not in BEHAVIOURS:
             raise _invalid(index, 'behaviour', 'must be one of %s' % ', '.join(BEHAVIOURS))
         result.append({
@@ -209,3 +223,8 @@ def find_products(catalogue, services, processes, port_pids=()):
             'holds_port': bool(holding),
         })
     return products
+
+
+def summary(products):
+    """The ``antivirus`` block of a result: present, holds_port, products."""
+    return {'present': bool(products), 'holds_port': any(p['holds_port'] for p in products), 'products': products}

@@ -56,6 +56,16 @@ def owner_services(listener):
     return listener.get('pid'), []
 
 
+def port_pids(listeners):
+    """PIDs that hold the port: each listener's own, and the parent that explains a worker process."""
+    pids = set()
+    for listener in listeners:
+        pids.add(listener.get('pid'))
+        pids.add(owner_services(listener)[0])
+    pids.discard(None)
+    return pids
+
+
 def classify(listener, smtp_name, mail_name, smtp_is_transport, catalogue):
     """Return ``(kind, catalogue entry or None)`` for one listener."""
     _pid, services = owner_services(listener)

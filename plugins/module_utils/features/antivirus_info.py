@@ -1,0 +1,29 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the mailops.port25 project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""antivirus_info: antivirus and mail-security products found by service and process name, and whether one holds the port."""
+
+from __future__ import annotations
+
+from ansible_collections.mailops.port25.plugins.module_utils import antivirus, diagnosis, host_queries as hq
+
+ARGUMENT_SPEC = dict(
+    port=dict(type='int', default=25),
+    antivirus_catalogue=antivirus.OPTION_SPEC,
+)
+SUPPORTS_CHECK_MODE = True
+
+
+def run(client, params, check_mode=False, diff=False):  # pylint: disable=unused-argument
+    """Read-only; three requests: listeners, services, processes."""
+    port = hq.check_port(client, params['port'])
+    catalogue = hq.check_catalogue(client, params.get('antivirus_catalogue'))
+    gaps = []
+    raw = hq.tolerant(gaps, hq.LISTENER_CLASS, hq.read_listeners, client, port)
+    services = hq.tolerant(gaps, hq.SERVICE_CLASS, hq.read_services, client)
+    processes = hq.tolerant(gaps, hq.PROCESS_CLASS, hq.read_processes, client)
+    listeners = hq.assemble_listeners(raw or [], processes, services)
+    products = antivirus.find_products(catalogue, services or [], processes or [], diagnosis.port_pids(listeners))
+    result = {'changed': False, 'host': client.host, 'port': port, 'gaps': gaps}
+    result.update(antivirus.summary(products))
+    return result

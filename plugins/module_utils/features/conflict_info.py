@@ -1,0 +1,64 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the mailops.port25 project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""conflict_info: the whole KB Q222553 diagnosis of one host in one session and four WS-Man requests.
+
+Requests: listeners (MSFT_NetTCPConnection), every service (projection), every process (projection),
+the bind-failure events of the profile within the window. The profile is detected from the services
+answer, so the event query comes last. Over NTLM/HTTP the three authentication legs make it seven
+HTTP requests per host.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.mailops.port25.plugins.module_utils import antivirus, diagnosis, host_queries as hq, profiles
+
+ARGUMENT_SPEC = dict(
+    port=dict(type='int', default=25),
+    smtp_service=dict(type='str', default=profiles.SMTP_SERVICE),
+    mail_service=dict(type='str'),
+    profile=dict(type='str', default='auto', choices=list(profiles.PROFILE_CHOICES)),
+    event_window_hours=dict(type='int', default=72),
+    antivirus_catalogue=antivirus.OPTION_SPEC,
+)
+SUPPORTS_CHECK_MODE = True
+
+
+def run(client, params, check_mode=False, diff=False):  # pylint: disable=unused-argument
+    """Read-only: check mode and diff change nothing here."""
+    port = hq.check_port(client, params['port'])
+    window = hq.check_window(client, params['event_window_hours'], 'event_window_hours')
+    smtp_name = hq.check_name(client, params['smtp_service'], 'smtp_service')
+    mail_option = hq.check_name(client, params.get('mail_service'), 'mail_service')
+    catalogue = hq.check_catalogue(client, params.get('antivirus_catalogue'))
+
+    gaps = []
+    raw_listeners = hq.tolerant(gaps, hq.LISTENER_CLASS, hq.read_listeners, client, port)
+    services = hq.tolerant(gaps, hq.SERVICE_CLASS, hq.read_services, client)
+    processes = hq.tolerant(gaps, hq.PROCESS_CLASS, hq.read_processes, client)
+    profile, profile_source = profiles.resolve(params['profile'], [s['name'] for s in services or ()])
+    events = hq.tolerant(gaps, hq.EVENT_CLASS, hq.read_events, client, hq.since_hours(window), signatures=profile.events)
+
+    listeners = hq.assemble_listeners(raw_listeners or [], processes, services)
+    products = antivirus.find_products(catalogue, services or [], processes or [], diagnosis.port_pids(listeners))
+    smtp_service = diagnosis.service_summary(smtp_name, services)
+    smtp_service['is_transport'] = bool(profile.smtp_is_transport and smtp_service['exists'])
+    mail_service = diagnosis.service_summary(mail_option or profile.mail_service, services)
+    verdict = diagnosis.diagnose(port, profile, listeners, smtp_service, mail_service, products, events or [], gaps,
+                                 catalogue, window_hours=window)
+    return {
+        'changed': False,
+        'host': client.host,
+        'port': port,
+        'profile': profile.name,
+        'profile_source': profile_source,
+        'listeners': listeners,
+        'owner': verdict['owner'],
+        'smtp_service': smtp_service,
+        'mail_service': mail_service,
+        'antivirus': antivirus.summary(products),
+        'events': events or [],
+        'findings': verdict['findings'],
+        'gaps': gaps,
+        'compliant': verdict['compliant'],
+    }

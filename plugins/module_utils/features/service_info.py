@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the mailops.port25 project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""service_info: Windows services by name or glob pattern, with the services that depend on them."""
+
+from __future__ import annotations
+
+from ansible_collections.mailops.port25.plugins.module_utils import errors, host_queries as hq, wql
+
+ARGUMENT_SPEC = dict(
+    name=dict(type='list', elements='str', required=True, aliases=['names']),
+    dependents=dict(type='bool', default=True),
+)
+SUPPORTS_CHECK_MODE = True
+
+
+def run(client, params, check_mode=False, diff=False):  # pylint: disable=unused-argument
+    """Read-only. One request for the services, one more for the dependency links when asked."""
+    wanted = [hq.check_name(client, name, 'name') for name in params['name']]
+    if not wanted:
+        raise errors.InvalidOption('name must list at least one service name or pattern', host=client.host)
+    names = [name for name in wanted if not wql.is_glob(name)]
+    patterns = [name for name in wanted if wql.is_glob(name)]
+    services = hq.read_services(client, names=names, patterns=patterns)
+    services.sort(key=lambda service: service['name'].lower())
+    if params['dependents']:
+        links = hq.read_dependents(client) if services else {}
+        for service in services:
+            service['dependents'] = sorted(links.get(service['name'].lower(), []), key=str.lower)
+    return {
+        'changed': False,
+        'host': client.host,
+        'exists': bool(services),
+        'services': services,
+        'missing': [name for name in names if name.lower() not in {s['name'].lower() for s in services}],
+    }

@@ -1,0 +1,331 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the mailops.port25 project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What we ask a Windows host, and the plain dicts we turn the answers into.
+
+Every query is one WS-Man Enumerate with a WQL filter and a property list (the projection keeps the
+answers small). User text enters a query only through ``wql.quote``/``wql.like_pattern``; numbers are
+formatted from Python ints. Normalised values follow docs/architecture.md: service ``state`` in
+snake case, ``start_mode`` lower case, times ISO 8601 UTC with ``Z``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+from ansible_collections.mailops.port25.plugins.module_utils import antivirus, cim, errors, service_control, wql
+
+CIMV2 = 'root/cimv2'
+STANDARDCIMV2 = 'root/standardcimv2'
+
+LISTENER_CLASS = 'MSFT_NetTCPConnection'
+SERVICE_CLASS = 'Win32_Service'
+PROCESS_CLASS = 'Win32_Process'
+EVENT_CLASS = 'Win32_NTLogEvent'
+DEPENDENCY_CLASS = 'Win32_DependentService'
+
+LISTENER_PROPERTIES = ('LocalAddress', 'LocalPort', 'OwningProcess')
+SERVICE_PROPERTIES = ('Name', 'DisplayName', 'State', 'StartMode', 'DelayedAutoStart', 'ProcessId', 'PathName')
+PROCESS_PROPERTIES = ('ProcessId', 'Name', 'ExecutablePath', 'ParentProcessId')
+EVENT_PROPERTIES = ('Logfile', 'SourceName', 'EventCode', 'Type', 'TimeGenerated', 'Message', 'RecordNumber')
+
+# MSFT_NetTCPConnection.State: 2 = Listen (MSFT_NetTCPConnection class documentation).
+TCP_STATE_LISTEN = 2
+
+# WinSock error codes (WSA*): 10004-10112 and 11001-11031; a number in this range in an event message
+# is the code the KB's events carry (4007 "... listener socket. 10048", 1019 "(Error: 10048)").
+_WINSOCK = re.compile(r'(?<![\d.:])(1[01]\d{3})(?![\d.:]\d)')
+_NETSTAT_LINE = re.compile(r'^\s*TCP\s+(\S+):(\d+)\s+(\S+):(\d+)\s+\S+\s+(\d+)\s*$', re.IGNORECASE)
+
+
+# ------------------------------------------------------------------------------------------------ options
+# Checks made before the first request, so bad input changes nothing and costs no round trip.
+
+def _invalid(client, msg):
+    return errors.InvalidOption(msg, host=getattr(client, 'host', None))
+
+
+def check_port(client, port):
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise _invalid(client, 'port must be a TCP port number from 1 to 65535, got %r' % (port,))
+    return port
+
+
+def check_window(client, hours, option):
+    if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 24 * 366:
+        raise _invalid(client, '%s must be a number of hours from 1 to 8784, got %r' % (option, hours))
+    return hours
+
+
+def check_name(client, name, option):
+    """A service or source name: None stays None; anything that cannot be quoted safely is refused."""
+    if name is None:
+        return None
+    if not isinstance(name, str) or not name.strip():
+        raise _invalid(client, '%s must be a non-empty name' % option)
+    try:
+        wql.quote(name, option)
+    except errors.InvalidOption as exc:
+        raise _invalid(client, exc.msg) from None
+    return name
+
+
+def check_catalogue(client, entries):
+    try:
+        return antivirus.Catalogue(entries)
+    except errors.InvalidOption as exc:
+        raise _invalid(client, exc.msg) from None
+
+
+# ------------------------------------------------------------------------------------------------ values
+
+def to_int(value):
+    """A CIM integer string as int; None for nil or empty."""
+    if value is None or value == '':
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def to_bool(value):
+    if value is None:
+        return None
+    return str(value).strip().lower() in ('true', '1')
+
+
+def winsock_error(message):
+    """The WinSock error code a message carries, or None."""
+    for match in _WINSOCK.finditer(message or ''):
+        code = int(match.group(1))
+        if 10004 <= code <= 10112 or 11001 <= code <= 11031:
+            return code
+    return None
+
+
+def _pid(value):
+    # Stopped services report ProcessId 0: no process.
+    pid = to_int(value)
+    return pid or None
+
+
+def normalise_service(item):
+    return {
+        'name': item.get('Name'),
+        'display_name': item.get('DisplayName'),
+        # The spellings are the ones the service module uses (one mapping for the whole collection).
+        'state': service_control.normalise_state(item.get('State')),
+        'start_mode': service_control.normalise_start_mode(item.get('StartMode')),
+        'delayed_auto_start': to_bool(item.get('DelayedAutoStart')),
+        'pid': _pid(item.get('ProcessId')),
+        'path': item.get('PathName'),
+    }
+
+
+def normalise_process(item):
+    return {
+        'pid': to_int(item.get('ProcessId')),
+        'name': item.get('Name'),
+        'path': item.get('ExecutablePath'),
+        'parent_pid': to_int(item.get('ParentProcessId')),
+    }
+
+
+def normalise_listener(item):
+    return {'local_address': item.get('LocalAddress'), 'local_port': to_int(item.get('LocalPort')), 'pid': to_int(item.get('OwningProcess'))}
+
+
+def normalise_event(item):
+    message = item.get('Message')
+    kind = (item.get('Type') or '').strip().lower()
+    return {
+        'log': item.get('Logfile'),
+        'source': item.get('SourceName'),
+        'event_id': to_int(item.get('EventCode')),
+        'type': kind.replace('security ', '').replace(' ', '_') or None,
+        'time': cim.to_utc_iso(item.get('TimeGenerated')),
+        'message': message,
+        'winsock_error': winsock_error(message),
+        'record_number': to_int(item.get('RecordNumber')),
+    }
+
+
+def newest_first(events):
+    return sorted(events, key=lambda e: (e['time'] or '', e['record_number'] or 0), reverse=True)
+
+
+def parse_netstat(text, port):
+    """Listening TCP sockets on ``port`` from ``netstat -ano`` output.
+
+    A listening socket has foreign port 0; that test does not depend on the (localised) state word.
+    """
+    found = []
+    for line in (text or '').splitlines():
+        match = _NETSTAT_LINE.match(line)
+        if not match:
+            continue
+        address, local_port, _remote, remote_port, pid = match.groups()
+        if int(local_port) == port and remote_port == '0':
+            found.append({'local_address': address.strip('[]'), 'local_port': port, 'pid': int(pid)})
+    return found
+
+
+# ------------------------------------------------------------------------------------------------ queries
+
+def listener_query(port):
+    return wql.select(LISTENER_CLASS, LISTENER_PROPERTIES, 'LocalPort = %d AND State = %d' % (int(port), TCP_STATE_LISTEN))
+
+
+def service_query(names=None, patterns=None, pids=None):
+    """All services, or those with one of the names, matching one of the globs (``*``, ``?``) or PIDs."""
+    clauses = []
+    if names:
+        clauses.append(wql.where_in('Name', names))
+    for pattern in patterns or ():
+        clauses.append('Name LIKE %s' % wql.like_pattern(pattern, 'name'))
+    if pids:
+        clauses.append('(' + ' OR '.join('ProcessId = %d' % int(pid) for pid in sorted(set(pids))) + ')')
+    return wql.select(SERVICE_CLASS, SERVICE_PROPERTIES, ' OR '.join(clauses) or None)
+
+
+def process_query():
+    return wql.select(PROCESS_CLASS, PROCESS_PROPERTIES)
+
+
+def event_query(since, signatures=None, log=None, sources=None, event_ids=None):
+    """Events generated at or after ``since`` (always bounded: unbounded event queries are slow).
+
+    ``signatures`` (``profiles.EventSignature``) give ``(log, source, ids)`` triples; otherwise ``log``,
+    ``sources`` and ``event_ids`` filter directly.
+    """
+    where = ['TimeGenerated >= %s' % wql.quote(wql.dmtf(since))]
+    if signatures is not None:
+        where.append('(' + ' OR '.join(
+            '(Logfile = %s AND SourceName = %s AND %s)' % (wql.quote(sig.log, 'log'), wql.quote(sig.source, 'source'), _ids(sig.event_ids))
+            for sig in signatures) + ')')
+    else:
+        if log:
+            where.append('Logfile = %s' % wql.quote(log, 'log'))
+        if sources:
+            where.append(wql.where_in('SourceName', sources))
+        if event_ids:
+            where.append(_ids(event_ids))
+    return wql.select(EVENT_CLASS, EVENT_PROPERTIES, ' AND '.join(where))
+
+
+def _ids(event_ids):
+    return '(' + ' OR '.join('EventCode = %d' % int(event_id) for event_id in event_ids) + ')'
+
+
+# ------------------------------------------------------------------------------------------------ reads
+
+def read_listeners(client, port):
+    """Listening sockets on ``port``: MSFT_NetTCPConnection, or ``netstat -ano`` where that class's
+    namespace does not exist (Windows Server 2008 R2 and older)."""
+    try:
+        items = client.enumerate(STANDARDCIMV2, listener_query(port))
+    except errors.WSManFault as exc:
+        if not (exc.is_invalid_namespace or exc.is_not_found):
+            raise
+        return read_listeners_netstat(client, port)
+    return [normalise_listener(item) for item in items]
+
+
+def read_listeners_netstat(client, port):
+    code, stdout, stderr = client.run_command('netstat', ['-ano'])
+    if code != 0:
+        raise errors.ProtocolError('netstat -ano failed with exit code %s: %s' % (code, (stderr or '').strip()[:200]),
+                                   host=getattr(client, 'host', None), operation='netstat')
+    return parse_netstat(stdout, int(port))
+
+
+def read_services(client, names=None, patterns=None, pids=None):
+    return [normalise_service(item) for item in client.enumerate(CIMV2, service_query(names, patterns, pids))]
+
+
+def read_processes(client):
+    return [normalise_process(item) for item in client.enumerate(CIMV2, process_query())]
+
+
+def read_events(client, since, **filters):
+    return newest_first([normalise_event(item) for item in client.enumerate(CIMV2, event_query(since, **filters))])
+
+
+def read_dependents(client):
+    """``{antecedent service name (lower case): [dependent service names]}`` from Win32_DependentService."""
+    dependents = {}
+    for item in client.enumerate(CIMV2, wql.select(DEPENDENCY_CLASS)):
+        antecedent, dependent = _reference_name(item.get('Antecedent')), _reference_name(item.get('Dependent'))
+        if antecedent and dependent:
+            dependents.setdefault(antecedent.lower(), []).append(dependent)
+    return dependents
+
+
+def _reference_name(value):
+    """The ``Name`` selector of a CIM reference, however the parser rendered it."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == 'Selector' or key == 'Name':
+                return inner if isinstance(inner, str) else None
+            found = _reference_name(inner)
+            if found:
+                return found
+        return None
+    match = re.search(r'Name\s*=\s*"([^"]*)"', value or '')
+    return match.group(1) if match else None
+
+
+def since_hours(hours, now=None):
+    """The start of a window of ``hours`` ending now (UTC)."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    return now - datetime.timedelta(hours=hours)
+
+
+def tolerant(gaps, class_name, read, *args, **kwargs):
+    """Run one read; when access to the class is denied or the read timed out, record a gap and return None.
+
+    The rest of the answer stays useful: callers report the gap (``gaps`` list) instead of failing.
+    """
+    try:
+        return read(*args, **kwargs)
+    except errors.WSManFault as exc:
+        if not (exc.is_access_denied or exc.is_timed_out):
+            raise
+        code = ' %s' % exc.wsman_code if exc.wsman_code is not None else ''
+        gaps.append({'class': class_name, 'error': '%s (WSManFault%s%s)' % (
+            exc.meaning or exc.msg, code, ', %s' % exc.fault_code if exc.fault_code else '')})
+        return None
+
+
+# ------------------------------------------------------------------------------------------------ assembly
+
+def services_by_pid(services):
+    by_pid = {}
+    for service in services or ():
+        if service.get('pid'):
+            by_pid.setdefault(service['pid'], []).append(service['name'])
+    return {pid: sorted(names, key=str.lower) for pid, names in by_pid.items()}
+
+
+def assemble_listeners(listeners, processes, services):
+    """Listeners with their process, the services hosted in it and, when none is, the parent process.
+
+    ``processes``/``services`` may be None (not readable): the fields they feed are then null/empty.
+    """
+    procs = {p['pid']: p for p in processes or ()}
+    hosted = services_by_pid(services)
+    result = []
+    for listener in listeners:
+        pid = listener['pid']
+        process = procs.get(pid)
+        names = hosted.get(pid, [])
+        parent = None
+        if not names and process and process.get('parent_pid'):
+            parent_pid = process['parent_pid']
+            parent_proc = procs.get(parent_pid, {})
+            parent = {'pid': parent_pid, 'name': parent_proc.get('name'), 'path': parent_proc.get('path'),
+                      'services': hosted.get(parent_pid, [])}
+        result.append(dict(listener, process=dict(process) if process else None, services=names, parent_process=parent))
+    return result
