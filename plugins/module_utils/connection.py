@@ -270,8 +270,8 @@ def create_protocol(settings):
             username=settings.user,
             password=settings.password,
             server_cert_validation=settings.cert_validation,
-            # 'legacy_requests' keeps REQUESTS_CA_BUNDLE working when no path is given, like Ansible's winrm plugin.
-            ca_trust_path=settings.ca_trust_path or "legacy_requests",
+            # Without a path, REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE still apply (resolved here, explicitly), else the default bundle.
+            ca_trust_path=settings.ca_trust_path or _env_ca_bundle(),
             cert_pem=settings.cert_pem,
             cert_key_pem=settings.cert_key_pem,
             message_encryption=settings.message_encryption,
@@ -284,11 +284,15 @@ def create_protocol(settings):
         raise map_error(exc, settings, "connect")
 
 
+def _env_ca_bundle():
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
+
+
 def ca_description(settings):
     """Which CA bundle verifies the host's certificate (for TLS error messages)."""
     if settings.ca_trust_path:
         return "CA path %s" % settings.ca_trust_path
-    env_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    env_bundle = _env_ca_bundle()
     if env_bundle:
         return "CA path %s (from the environment)" % env_bundle
     return "the default CA bundle (set winrm_ca_trust_path to use another)"

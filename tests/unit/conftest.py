@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the mailops.port25 project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Shared unit-test helpers: real captures from fixtures/ and a fake pywinrm Protocol that replays them."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+import yaml
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
+
+
+def read_capture(name):
+    """Bytes of tests/unit/fixtures/<name>."""
+    with open(os.path.join(FIXTURES, name), "rb") as handle:
+        return handle.read()
+
+
+def pypsrp_responses(name):
+    """The recorded responses of a pypsrp YAML capture, in order (as bytes)."""
+    with open(os.path.join(FIXTURES, name), encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    return [m["response"].encode("utf-8") for m in data["messages"]]
+
+
+_MESSAGE_ID = re.compile(rb"<(?:\w+:)?MessageID>(uuid:[0-9A-Fa-f-]+)</(?:\w+:)?MessageID>")
+_RELATES_TO = re.compile(rb"(<(?:\w+:)?RelatesTo>)uuid:[0-9A-Fa-f-]+(</(?:\w+:)?RelatesTo>)")
+
+
+class FakeProtocol(object):
+    """Stands in for winrm.protocol.Protocol.send_message: returns queued answers, records requests.
+
+    An answer is bytes (returned), or an exception instance (raised). RelatesTo of a
+    returned answer is rewritten to the request's MessageID, as a real server would.
+    """
+
+    def __init__(self, answers=()):
+        self.answers = list(answers)
+        self.sent = []
+        self.closed = 0
+        self.transport = self
+
+    def send_message(self, message):
+        if isinstance(message, bytes):
+            message = message.decode("utf-8")
+        self.sent.append(message)
+        if not self.answers:
+            raise AssertionError("FakeProtocol: no answer queued for request %d" % len(self.sent))
+        answer = self.answers.pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        found = _MESSAGE_ID.search(message.encode("utf-8"))
+        if found:
+            answer = _RELATES_TO.sub(lambda m: m.group(1) + found.group(1) + m.group(2), answer)
+        return answer
+
+    # the transport half (WSManClient calls close_session on reset/close)
+    def close_session(self):
+        self.closed += 1
+
+
+@pytest.fixture
+def capture():
+    return read_capture
+
+
+@pytest.fixture
+def settings():
+    from ansible_collections.mailops.port25.plugins.module_utils.connection import settings_from_params
+
+    def make(**overrides):
+        params = {"winrm_host": "mail01.example.test", "winrm_port": 5985, "winrm_user": "EXAMPLE\\ops",
+                  "winrm_password": "S3cret!pass"}
+        params.update(overrides)
+        return settings_from_params(params)
+    return make
