@@ -35,7 +35,7 @@ def _proc_status(pid):
     out = {}
     with open('/proc/%d/status' % pid, encoding='ascii') as handle:
         for line in handle:
-            key, _, value = line.partition(':')
+            key, _sep, value = line.partition(':')
             if key in ('VmRSS', 'VmHWM'):
                 out[key] = int(value.split()[0]) / 1024.0
     return out
@@ -123,7 +123,7 @@ def main():
             time.sleep(args.seconds)
             cpu_after, t_after = _cpu_seconds(pid), time.monotonic()
             counts_after = sum(len(lab.requests(n)) for n in _names(lab, chosen))
-            reports = [queue.get(timeout=args.seconds + 120) for _ in procs]
+            reports = [queue.get(timeout=args.seconds + 120) for _proc in procs]
             for proc in procs:
                 proc.join(30)
             busy = _proc_status(pid)

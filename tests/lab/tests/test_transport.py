@@ -86,7 +86,7 @@ def _last_line(lab, name):
 def test_no_auth_gets_401_with_the_http_schemes_and_keeps_the_connection(transport_lab):
     sock = _connect(transport_lab, 'plain')
     with sock:
-        for _ in range(2):      # keep-alive: the second request goes over the same connection
+        for _attempt in range(2):      # keep-alive: the second request goes over the same connection
             sock.sendall(_request(_soap(transport_lab, 'plain')))
             status, headers, body = _read_response(sock)
             assert (status, body) == (401, b'')
@@ -249,7 +249,7 @@ def test_other_methods_and_paths(transport_lab, method, path, status):
 
 
 def test_drop_connections_closes_the_first_connections_without_answering(transport_lab):
-    for _ in range(2):
+    for _attempt in range(2):
         sock = _connect(transport_lab, 'flaky')
         with sock:
             sock.sendall(_request(_soap(transport_lab, 'flaky')))
@@ -288,7 +288,7 @@ def test_refuse_auth_fails_every_handshake(transport_lab):
 
 def test_request_log_records_each_leg_of_one_ntlm_session(transport_lab):
     proto = testing.pywinrm_protocol(transport_lab, 'plain')
-    for _ in range(2):
+    for _attempt in range(2):
         proto.send_message(_soap(transport_lab, 'plain'))
     lines = transport_lab.requests('plain')[-5:]
     assert len({x['conn'] for x in lines}) == 1          # one TCP connection, one handshake

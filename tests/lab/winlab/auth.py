@@ -101,7 +101,7 @@ class HostAuth:
 
     def check_basic(self, token):
         try:
-            user, _, password = base64.b64decode(token, validate=True).decode('utf-8').partition(':')
+            user, _sep, password = base64.b64decode(token, validate=True).decode('utf-8').partition(':')
         except (binascii.Error, UnicodeDecodeError):
             return False
         return not self.refuse and principal_matches(user, self.username) and password == self.password
@@ -141,7 +141,7 @@ class ConnectionAuth:
             if self.ntlm_done:
                 return AuthResult('none', True, [])
             return self._unauthorized('none')
-        scheme, _, token = header.strip().partition(' ')
+        scheme, _sep, token = header.strip().partition(' ')
         scheme = scheme.lower()
         token = token.strip()
         if scheme == 'basic':

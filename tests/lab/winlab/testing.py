@@ -191,8 +191,8 @@ def enumerate_envelope(to, resource_uri, wql=None, max_envelope=512000, message_
         '<wsman:MaxEnvelopeSize s:mustUnderstand="true">%d</wsman:MaxEnvelopeSize>'
         '<wsa:MessageID>%s</wsa:MessageID><wsman:OperationTimeout>PT20S</wsman:OperationTimeout></s:Header>'
         '<s:Body><wsen:Enumerate><wsman:OptimizeEnumeration/><wsman:MaxElements>32000</wsman:MaxElements>%s'
-        '</wsen:Enumerate></s:Body></s:Envelope>' % (_xml_escape(to), _xml_escape(resource_uri), max_envelope,
-                                                      message_id, flt))
+        '</wsen:Enumerate></s:Body></s:Envelope>'
+        % (_xml_escape(to), _xml_escape(resource_uri), max_envelope, message_id, flt))
 
 
 def _xml_escape(text):
