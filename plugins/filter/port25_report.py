@@ -282,9 +282,13 @@ def _findings_text(findings) -> str:
     return '\n'.join(lines)
 
 
-def _action_text(action: dict) -> str:
+def _action_text(action: dict, predicted: bool) -> str:
+    if predicted:
+        note = ' (predicted, check mode)'
+    else:
+        note = '' if action.get('changed') else ' (no change)'
     return '%s %s: %s -> %s%s' % (action.get('action'), action.get('service'), _state_text(action.get('before')),
-                                 _state_text(action.get('after')), '' if action.get('changed') else ' (no change)')
+                                  _state_text(action.get('after')), note)
 
 
 def _state_text(state) -> str:
@@ -316,10 +320,10 @@ def render_junit(report: dict) -> str:
         elif host['verdict'] == 'noncompliant':
             message = '; '.join(str(f.get('code')) for f in errors) or 'non-compliant'
             node = ET.SubElement(case, 'failure', {'message': printable(message), 'type': 'noncompliant'})
-            node.text = printable('\n'.join(filter(None, [_findings_text(host['findings']),
-                                                           _flags_text(host['flags'])])))
+            details = [_findings_text(host['findings']), _flags_text(host['flags'])]
+            node.text = printable('\n'.join(text for text in details if text))
         out = ['verdict before: %s, after: %s' % (host['before']['verdict'], host['after']['verdict'])]
-        out.extend(_action_text(a) for a in host['actions'])
+        out.extend(_action_text(a, bool(host['check_mode'])) for a in host['actions'])
         ET.SubElement(case, 'system-out').text = printable('\n'.join(out))
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding='unicode') + '\n'

@@ -185,6 +185,8 @@ def test_mode_is_check_when_every_recorded_host_ran_in_check_mode():
     page = report.render_html(data)
     assert page.count('<td>predicted, not made (check mode)</td>') == 6
     assert 'check mode (nothing changed)' in page and '<span>Hosts to change</span>' in page
+    case = ET.fromstring(report.render_junit(data)).find('testsuite/testcase')
+    assert case.find('system-out').text.splitlines()[1] == 'stop SMTPSVC: running/auto -> stopped/auto (predicted, check mode)'
     results['b']['check_mode'] = False
     assert report.build_report(results, ['a', 'b'], GENERATED)['mode'] == 'mixed'
     assert report.build_report({}, ['c'], GENERATED)['mode'] == 'unknown'
@@ -233,9 +235,9 @@ def test_html_escapes_hostile_host_names_and_messages():
     results = fleet_results()
     page = report.render_html(report.build_report(results, list(results), GENERATED, title='<b>T</b>'))
     parsed = _parse(page)
-    tag_names = [t for t, _ in parsed.tags]
+    tag_names = [tag for tag, attrs in parsed.tags]
     assert tag_names.count('script') == 1 and tag_names.count('img') == 0 and tag_names.count('b') >= 1
-    assert all(not name.startswith('on') for _, attrs in parsed.tags for name in attrs)
+    assert all(not name.startswith('on') for tag, attrs in parsed.tags for name in attrs)
     text = ''.join(parsed.text)
     # The hostile strings are shown as text, control characters made visible.
     assert 'evil<script>alert("x")</script>&amp;\'\\x1b]]>' in text
