@@ -51,12 +51,12 @@ def failure(exc):
     return {"failed": True, "changed": False, "msg": str(exc), "error": exc.details()}
 
 
-def execute(feature, params, check_mode=False, diff=False, client_factory=WSManClient):
+def execute(feature, params, check_mode=False, diff=False, client_factory=None):
     """Validate connection settings, open the client, run the feature, close. Always returns a dict."""
     settings = None
     try:
         settings = connection.settings_from_params(params)
-        client = client_factory(settings)
+        client = (client_factory or WSManClient)(settings)
         try:
             result = feature.run(client, params, check_mode=check_mode, diff=diff)
         finally:
