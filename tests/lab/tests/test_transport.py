@@ -186,6 +186,13 @@ def test_oversize_body_is_413_and_closed(transport_lab):
     assert (line['status'], line['note']) == (413, 'bad request')
 
 
+def test_oversize_body_sent_in_full_still_gets_its_413(transport_lab):
+    # the client pushes the whole body before it reads: the lab must not reset the connection under it
+    resp = requests.post(transport_lab.endpoint('plain'), data=b'x' * (MAX_BODY + 4096), timeout=10,
+                         headers={'Content-Type': 'application/soap+xml;charset=UTF-8'})
+    assert (resp.status_code, resp.content) == (413, b'')
+
+
 @pytest.mark.parametrize('raw, status', [
     (b'HELLO\r\n\r\n', 400),
     (b'POST /wsman HTTP/1.1\r\nHost lab\r\nContent-Length: 0\r\n\r\n', 400),

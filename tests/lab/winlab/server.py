@@ -153,23 +153,46 @@ class LabServer:
     async def _serve(self, runtime, scheme, reader, writer):
         conn_id = next(self._conn_ids)
         self._writers.add(writer)
+        linger = False
         try:
             if runtime.drops_left > 0:
                 runtime.drops_left -= 1
                 await self._drop(runtime, conn_id, reader)
                 return
             conn_auth = lab_auth.ConnectionAuth(runtime.host_auth, scheme)
-            while True:
-                if not await self._one_request(runtime, conn_id, conn_auth, reader, writer):
-                    break
+            while await self._one_request(runtime, conn_id, conn_auth, reader, writer):
+                pass
+            linger = True
         except (_ConnectionGone, ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError, OSError):
             pass
         except Exception:  # pylint: disable=broad-except
             # the lab must outlive any input: log the bug, drop this connection, keep serving
             LOG.exception('unexpected error on %s connection %d', runtime.name, conn_id)
         finally:
+            if linger:
+                await self._lingering_close(reader, writer)
             self._writers.discard(writer)
             writer.transport.abort()
+
+    async def _lingering_close(self, reader, writer):
+        """Close after an answer the client may not expect yet (413, 400): stop sending, then swallow
+        what it is still sending for a moment, so the kernel does not reset the connection (which
+        can destroy the answer in flight) because of unread input."""
+        try:
+            if writer.can_write_eof():
+                writer.write_eof()
+            deadline = asyncio.get_running_loop().time() + min(2.0, self.limits.read_timeout)
+            swallowed = 0
+            while swallowed < 4 * self.limits.max_body:
+                remaining = deadline - asyncio.get_running_loop().time()
+                if remaining <= 0:
+                    break
+                chunk = await asyncio.wait_for(reader.read(65536), remaining)
+                if not chunk:
+                    break
+                swallowed += len(chunk)
+        except (ConnectionError, asyncio.TimeoutError, OSError, RuntimeError):
+            pass
 
     async def _drop(self, runtime, conn_id, reader):
         """Fault drop_connections: read what the client sends, then close without a response."""
@@ -274,7 +297,12 @@ class LabServer:
             return 500, None, b'', None, request.keep_alive
         else:
             soap = request.body
-        reply = wsman.handle(runtime.host, soap)
+        try:
+            reply = wsman.handle(runtime.host, soap)
+        except Exception:  # pylint: disable=broad-except
+            # wsman.handle promises not to raise; if it does, answer like a failing service, keep serving
+            LOG.exception('%s: wsman.handle raised', runtime.name)
+            return 500, None, b'', None, request.keep_alive
         if reply.delay:
             await asyncio.sleep(reply.delay)
         if not reply.body:
