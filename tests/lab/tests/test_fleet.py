@@ -4,6 +4,7 @@
 """The fleet runner: inventory, addresses, --generate, ready file, signals, restart from the state dir."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -187,3 +188,23 @@ def test_port_taken_is_reported(tmp_path, small_spec):
                                        https_port=testing.free_port()):
                 pass
         assert time.monotonic() - started < 60
+
+
+def test_running_fleet_reports_why_a_fleet_did_not_start(tmp_path):
+    spec = testing.write_scenario(tmp_path / 'bad.yml', [{'name': 'bad', 'auth': ['kerberos']}])
+    with pytest.raises(testing.FleetStartError) as err:
+        with testing.running_fleet([spec], tmp_path / 'state'):
+            pass
+    assert 'exit code 2' in str(err.value)
+    assert "host 'bad'" in str(err.value) and 'auth[0]' in str(err.value)
+
+
+def test_handle_reads_state_and_request_log(tmp_path, small_spec):
+    with testing.running_fleet([small_spec], tmp_path / 'state') as lab:
+        assert lab.requests('ex55') == []
+        assert lab.host_state('ex55') == json.loads((tmp_path / 'state' / 'ex55.json').read_text())
+        with socket.create_connection((lab.hosts['ex55']['ansible_host'], lab.http_port), timeout=5) as sock:
+            sock.sendall(b'POST /wsman HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n')
+            assert sock.recv(12) == b'HTTP/1.1 401'
+        assert [(x['auth'], x['status'], x['bytes_in']) for x in lab.requests('ex55')] == [('none', 401, 52)]
+        assert lab.endpoint('ex55') == 'http://%s:%d/wsman' % (lab.hosts['ex55']['ansible_host'], lab.http_port)
