@@ -377,3 +377,17 @@ def test_build_report_does_not_modify_its_input():
 
 def test_filter_module_exports_the_filter():
     assert report.FilterModule().filters() == {'port25_report': report.port25_report}
+
+
+def test_execution_environment_pins_the_tested_versions():
+    """The EE that runs the report (and everything else) in AWX must ship the versions the suite tests."""
+    root = os.path.join(os.path.dirname(report.__file__), '..', '..')
+    with open(os.path.join(root, 'execution-environment.yml'), encoding='utf-8') as handle:
+        ee = yaml.safe_load(handle)
+    with open(os.path.join(root, 'requirements', 'dev.txt'), encoding='utf-8') as handle:
+        pairs = (line.split('#')[0].strip().split('==', 1) for line in handle if '==' in line.split('#')[0])
+        tested = {name.lower().replace('_', '-'): version for name, version in pairs}
+    assert ee['version'] == 3
+    pins = dict(p.split('==', 1) for p in ee['dependencies']['python'] + [ee['dependencies']['ansible_core']['package_pip']])
+    assert pins == {name: tested[name] for name in ('pywinrm', 'requests-ntlm', 'pyspnego', 'ansible-core')}
+    assert ee['additional_build_files'] == [{'src': 'build/mailops-port25-*.tar.gz', 'dest': 'collections'}]
