@@ -230,7 +230,8 @@ def fault_info(data, root=None):
     Keys: ``code`` (e.g. ``s:Sender``), ``subcode`` (e.g. ``w:TimedOut``, prefix
     resolved by URI), ``reason``, ``wsman_code`` (int or None), ``machine``,
     ``provider_message`` (the innermost WSManFault/MSFT_WmiError message),
-    ``provider`` and ``fault_detail`` (the w:FaultDetail URI).
+    ``provider``, ``fault_detail`` (the w:FaultDetail URI) and ``extended_status`` (the WMI
+    ``__ExtendedStatus`` properties, e.g. ``{'Operation': 'ExecQuery', 'ParameterInfo': ..., 'ProviderName': ...}``).
     """
     if isinstance(data, str):
         data = data.encode("utf-8")
@@ -254,6 +255,7 @@ def fault_info(data, root=None):
         "provider_message": None,
         "provider": None,
         "fault_detail": None,
+        "extended_status": None,
     }
     detail = fault.find(_q(NS_SOAP, "Detail"))
     if detail is None:
@@ -274,6 +276,10 @@ def fault_info(data, root=None):
                 info["provider_message"] = _clean("".join(inner.itertext()) if inner is not None else "".join(provider.itertext()))
             else:
                 info["provider_message"] = _clean("".join(message.itertext()))
+    for elem in detail.iter():
+        if local_name(elem.tag) == "__ExtendedStatus":
+            info["extended_status"] = _properties(list(elem))
+            break
     wmi_error = detail.find(_q(NS_WMIERROR, "MSFT_WmiError"))
     if wmi_error is not None:
         if info["wsman_code"] is None:
@@ -299,6 +305,7 @@ def fault_from_info(info, host=None, operation=None):
         fault_code=info.get("subcode") or info.get("code"),
         wsman_code=info.get("wsman_code"),
         provider_message=info.get("provider_message"),
+        extended_status=info.get("extended_status"),
     )
 
 

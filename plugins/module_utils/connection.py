@@ -221,7 +221,7 @@ def settings_from_params(params):
 
     if transport == "basic" and scheme == "http" and not allow_basic:
         raise InvalidOption(
-            "Basic authentication over plain HTTP would send the password of %r unencrypted to %s:%d; "
+            "Basic authentication over plain HTTP would send the password of user '%s' unencrypted to %s:%d; "
             "use winrm_scheme=https, another transport, or set winrm_allow_basic_over_http=true to accept the risk"
             % (user, host, port), host=host)
     if transport == "certificate":
@@ -237,7 +237,7 @@ def settings_from_params(params):
             raise InvalidOption("winrm_user is required for winrm_transport=%s (or set ansible_user, or %sUSER)"
                                 % (transport, ENV_PREFIX), host=host)
         if password is None:
-            raise InvalidOption("winrm_password is required for winrm_transport=%s and user %r (or set ansible_password, or %sPASSWORD)"
+            raise InvalidOption("winrm_password is required for winrm_transport=%s and user '%s' (or set ansible_password, or %sPASSWORD)"
                                 % (transport, user, ENV_PREFIX), host=host)
     if encryption == "always" and transport in ("basic", "certificate"):
         raise InvalidOption("winrm_message_encryption=always is not possible with winrm_transport=%s (no message encryption); "
@@ -361,7 +361,7 @@ def map_error(exc, settings, operation):
         return failure
     if isinstance(exc, winrm.exceptions.AuthenticationError):
         return AuthenticationFailure(
-            "user %r was rejected by %s (HTTP 401): wrong user name or password, or transport %s is not enabled on the listener"
+            "user '%s' was rejected by %s (HTTP 401): check the user name and password, and that transport %s is enabled on the listener"
             % (settings.user, address, settings.transport), host=host, operation=operation)
     if isinstance(exc, winrm.exceptions.WSManFaultError):
         info = cim.fault_info(exc.response) if exc.response else None

@@ -103,8 +103,10 @@ class ProtocolError(Port25Error):
 class WSManFault(Port25Error):
     """A SOAP fault returned by the WinRM service (or by WMI behind it)."""
 
-    def __init__(self, msg, host=None, operation=None, fault_code=None, wsman_code=None, provider_message=None, meaning=None):
+    def __init__(self, msg, host=None, operation=None, fault_code=None, wsman_code=None, provider_message=None, meaning=None,
+                 extended_status=None):
         super(WSManFault, self).__init__(msg, host=host, operation=operation)
+        self.extended_status = extended_status or {}
         self.fault_code = fault_code
         self.wsman_code = wsman_code
         self.provider_message = provider_message
@@ -156,7 +158,11 @@ class WSManFault(Port25Error):
 
     @property
     def is_invalid_namespace(self):
+        """The WMI namespace does not exist (e.g. root/StandardCimv2 before Windows Server 2012)."""
         if self.wsman_code in INVALID_NAMESPACE_CODES:
+            return True
+        # WMI reports a missing namespace from its ConnectServer step, wrapped as "not found" by the WinRM plug-in.
+        if self.is_not_found and self.extended_status.get("Operation") == "ConnectServer":
             return True
         text = " ".join(t for t in (self.provider_message, self.msg) if t).lower()
         return "invalid namespace" in text

@@ -209,9 +209,9 @@ def test_no_log_values_masked_in_result():
 
 
 def test_auth_failure_names_user_and_host_not_password():
-    error = AuthenticationFailure("user 'lab\\\\admin' was rejected by 127.0.0.9:5985 (HTTP 401)", host="127.0.0.9", operation="enumerate")
+    error = AuthenticationFailure("user 'lab\\admin' was rejected by 127.0.0.9:5985 (HTTP 401)", host="127.0.0.9", operation="enumerate")
     result = run(Recorder(error=error), {}, dict(WINRM_HOST))
-    assert result["failed"] and result["msg"].startswith("127.0.0.9: enumerate: user 'lab\\\\admin' was rejected")
+    assert result["failed"] and result["msg"].startswith("127.0.0.9: enumerate: user 'lab\\admin' was rejected")
     assert PASSWORD not in json.dumps(result)
 
 

@@ -247,8 +247,8 @@ def test_connection_reset_is_transient(settings):
 def test_auth_error_names_user_and_host_never_password(settings):
     error = connection.map_error(winrm.exceptions.InvalidCredentialsError("the specified credentials were rejected"), settings, "enumerate")
     assert isinstance(error, AuthenticationFailure)
-    assert str(error) == ("mail01.example.test: enumerate: user 'EXAMPLE\\\\ops' was rejected by mail01.example.test:5986 (HTTP 401): "
-                          "wrong user name or password, or transport ntlm is not enabled on the listener")
+    assert str(error) == ("mail01.example.test: enumerate: user 'EXAMPLE\\ops' was rejected by mail01.example.test:5986 (HTTP 401): "
+                          "check the user name and password, and that transport ntlm is enabled on the listener")
     assert PASSWORD not in str(error)
 
 
@@ -351,7 +351,7 @@ def test_real_401_basic(http_server):
                                                       winrm_transport="basic", winrm_allow_basic_over_http=True))
     error = _send(settings)
     assert isinstance(error, AuthenticationFailure)
-    assert "user 'EXAMPLE\\\\ops' was rejected by 127.0.0.1:%d" % port in str(error)
+    assert "user 'EXAMPLE\\ops' was rejected by 127.0.0.1:%d" % port in str(error)
     assert PASSWORD not in str(error)
 
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 import urllib3
 import xml.etree.ElementTree as ET
 
+import certifi
 import pytest
 import requests
 import winrm.exceptions
 
-from ansible_collections.mailops.port25.plugins.module_utils import connection, wsman
-from ansible_collections.mailops.port25.plugins.module_utils.errors import ConnectionFailure, InvalidOption, WSManFault
+from ansible_collections.mailops.port25.plugins.module_utils import connection, wql, wsman
+from ansible_collections.mailops.port25.plugins.module_utils.errors import (
+    AuthenticationFailure, ConnectionFailure, InvalidOption, TLSFailure, WSManFault)
 
 from conftest import FakeProtocol, pypsrp_responses, read_capture
 
@@ -182,7 +184,7 @@ def test_auth_failure_not_retried_and_no_password(settings):
     client, protocol = client_with(settings, [winrm.exceptions.InvalidCredentialsError("rejected")])
     with pytest.raises(Exception) as caught:
         client.enumerate("root/cimv2", "select * from Win32_Service")
-    assert "user 'EXAMPLE\\\\ops' was rejected by mail01.example.test:5985" in str(caught.value)
+    assert "user 'EXAMPLE\\ops' was rejected by mail01.example.test:5985" in str(caught.value)
     assert "S3cret!pass" not in str(caught.value)
     assert len(protocol.sent) == 1
 
@@ -299,3 +301,117 @@ def test_class_of_query():
     assert wsman.class_of_query("select Name from Win32_Service where x=1") == "Win32_Service"
     assert wsman.class_of_query("SELECT * FROM MSFT_NetTCPConnection") == "MSFT_NetTCPConnection"
     assert wsman.class_of_query("nonsense") is None
+
+
+# ------------------------------------------------------------------------------------------- against the lab (real HTTP, NTLM, TLS)
+
+SERVICES = [
+    {"name": "SMTPSVC", "display_name": "Simple Mail Transfer Protocol (SMTP)", "state": "running", "start_mode": "auto",
+     "process": "inetinfo.exe", "path": "C:\\Windows\\system32\\inetsrv\\inetinfo.exe", "listens": [25]},
+    {"name": "Mail.Svc_2", "display_name": "Hostile \"name\" <svc> & 'quotes'", "state": "stopped", "start_mode": "manual",
+     "process": "obrien.exe", "path": "C:\\obrien.exe"},
+]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    testing = pytest.importorskip("winlab.testing")
+    base = tmp_path_factory.mktemp("core-lab")
+    hosts = [
+        {"name": "plain", "services": SERVICES},
+        {"name": "tls", "scheme": "https", "auth": ["ntlm", "basic"], "services": SERVICES},
+        {"name": "flaky", "services": SERVICES, "faults": {"drop_connections": 1, "internal_error_requests": 1}},
+        {"name": "denied", "services": SERVICES, "faults": {"access_denied_classes": ["Win32_NTLogEvent"]}},
+        {"name": "oldos", "services": SERVICES, "standardcimv2": False},
+    ]
+    spec = testing.write_scenario(base / "core.yml", hosts)
+    with testing.running_fleet([spec], base / "state") as handle:
+        yield handle
+
+
+def lab_client(lab, name, **overrides):
+    host_vars = dict(lab.hosts[name], inventory_hostname=name)
+    options = connection.options_from_inventory(host_vars)
+    options.update(overrides)
+    client = wsman.WSManClient(connection.settings_from_params(options))
+    client.retry_delays = (0.05, 0.05)
+    return client
+
+
+def wsman_requests(lab, name):
+    return [r for r in lab.requests(name) if r.get("action")]
+
+
+def test_lab_ntlm_http_one_session(lab):
+    with lab_client(lab, "plain") as client:
+        query = "SELECT Name,State,DisplayName FROM Win32_Service WHERE Name = %s"
+        services = client.enumerate("root/cimv2", query % wql.quote("Mail.Svc_2"))
+        assert [(s["Name"], s["State"], s["DisplayName"]) for s in services] == [("Mail.Svc_2", "Stopped", "Hostile \"name\" <svc> & 'quotes'")]
+        assert client.enumerate("root/cimv2", query % wql.quote("x' OR Name LIKE '%")) == []
+        assert client.enumerate("root/cimv2", query % wql.quote("SMTPSVC\\' OR '1'='1")) == []
+        smtp = client.get("root/cimv2", "Win32_Service", {"Name": "SMTPSVC"})
+        assert (smtp["State"], smtp["StartMode"]) == ("Running", "Auto")
+        rc, out, _err = client.run_command("netstat", ["-ano"])
+        assert rc == 0 and "0.0.0.0:25" in out
+        count = client.request_count
+    log = lab.requests("plain")
+    assert count == len(wsman_requests(lab, "plain"))
+    assert len({r["conn"] for r in log}) == 1  # one TCP connection, one NTLM handshake, for everything
+
+
+def test_lab_invoke_and_reread(lab):
+    with lab_client(lab, "plain") as client:
+        result = client.invoke("root/cimv2", "Win32_Service", "ChangeStartMode", {"Name": "Mail.Svc_2"}, {"StartMode": "Disabled"})
+        assert result == {"ReturnValue": "0"}
+        assert client.get("root/cimv2", "Win32_Service", {"Name": "Mail.Svc_2"})["StartMode"] == "Disabled"
+
+
+def test_lab_https_with_ca_validation(lab):
+    with lab_client(lab, "tls", winrm_scheme="https", winrm_port=lab.https_port, winrm_ca_trust_path=lab.ca_path) as client:
+        assert client.settings.endpoint.startswith("https://")
+        assert len(client.enumerate("root/cimv2", "SELECT Name FROM Win32_Service")) >= 2
+
+
+def test_lab_basic_over_https(lab):
+    with lab_client(lab, "tls", winrm_scheme="https", winrm_port=lab.https_port, winrm_ca_trust_path=lab.ca_path,
+                    winrm_transport="basic") as client:
+        assert client.get("root/cimv2", "Win32_Service", {"Name": "SMTPSVC"})["Name"] == "SMTPSVC"
+
+
+def test_lab_tls_failure_names_host_and_ca(lab):
+    other_ca = certifi.where()  # public CAs only: the lab's certificate is not signed by any of them
+    with lab_client(lab, "tls", winrm_scheme="https", winrm_port=lab.https_port, winrm_ca_trust_path=str(other_ca)) as client:
+        with pytest.raises(TLSFailure) as caught:
+            client.enumerate("root/cimv2", "SELECT Name FROM Win32_Service")
+    text = str(caught.value)
+    assert "TLS certificate verification of %s:%d failed using CA path %s" % (client.host, lab.https_port, other_ca) in text
+
+
+def test_lab_wrong_password(lab):
+    with lab_client(lab, "plain", winrm_password="Wr0ng-Secret") as client:
+        with pytest.raises(AuthenticationFailure) as caught:
+            client.enumerate("root/cimv2", "SELECT Name FROM Win32_Service")
+    assert "user 'LAB\\ansible' was rejected by %s:" % client.host in str(caught.value)
+    assert "Wr0ng-Secret" not in str(caught.value)
+
+
+def test_lab_reset_and_internal_error_are_retried(lab):
+    with lab_client(lab, "flaky") as client:
+        services = client.enumerate("root/cimv2", "SELECT Name FROM Win32_Service WHERE Name = 'SMTPSVC'")
+        assert [s["Name"] for s in services] == ["SMTPSVC"]
+        assert client.request_count == 3  # dropped, InternalError, success
+
+
+def test_lab_access_denied_class(lab):
+    with lab_client(lab, "denied") as client:
+        with pytest.raises(WSManFault) as caught:
+            client.enumerate("root/cimv2", "SELECT * FROM Win32_NTLogEvent WHERE Logfile = 'Application'")
+        assert caught.value.is_access_denied
+        assert client.enumerate("root/cimv2", "SELECT Name FROM Win32_Service WHERE Name = 'SMTPSVC'")[0]["Name"] == "SMTPSVC"
+
+
+def test_lab_missing_namespace(lab):
+    with lab_client(lab, "oldos") as client:
+        with pytest.raises(WSManFault) as caught:
+            client.enumerate("root/StandardCimv2", "SELECT * FROM MSFT_NetTCPConnection WHERE LocalPort = 25")
+    assert caught.value.is_invalid_namespace and caught.value.is_not_found
