@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import http.client
 import os
 import re
@@ -14,6 +15,8 @@ import time
 
 import pytest
 import requests
+import spnego
+import spnego.channel_bindings
 import winrm.exceptions
 from requests_ntlm import HttpNtlmAuth
 
@@ -146,6 +149,33 @@ def test_ntlm_user_of_another_account_is_refused(transport_lab):
     with pytest.raises(winrm.exceptions.InvalidCredentialsError):
         testing.pywinrm_protocol(transport_lab, 'plain', username='LAB\\administrator').send_message(
             _soap(transport_lab, 'plain'))
+
+
+def _ntlm_over_tls(lab, name, bindings):
+    """A hand-driven NTLM handshake over HTTPS with the given channel bindings; returns the last status."""
+    client = spnego.client(testing.LAB_USER, testing.LAB_PASSWORD, protocol='ntlm', channel_bindings=bindings)
+    sock = _connect(lab, name, 'https')
+    with sock:
+        token = client.step()
+        for _leg in range(2):
+            sock.sendall(_request(_soap(lab, name), {'Authorization': 'Negotiate ' + base64.b64encode(token).decode()}))
+            status, headers, _body = _read_response(sock)
+            if status != 401 or client.complete:
+                return status
+            token = client.step(base64.b64decode(headers['WWW-Authenticate'].split(' ', 1)[1]))
+    return status
+
+
+def _bindings(cert_hash):
+    return spnego.channel_bindings.GssChannelBindings(application_data=b'tls-server-end-point:' + cert_hash)
+
+
+def test_ntlm_over_https_checks_channel_binding(transport_lab):
+    with open(os.path.join(transport_lab.state_dir, 'tls', 'server.pem'), encoding='ascii') as handle:
+        cert = ssl.PEM_cert_to_DER_cert(handle.read())
+    assert _ntlm_over_tls(transport_lab, 'secure', _bindings(hashlib.sha256(cert).digest())) == 200
+    assert _ntlm_over_tls(transport_lab, 'secure', _bindings(b'\x01' * 32)) == 401
+    assert _ntlm_over_tls(transport_lab, 'secure', None) == 200       # no bindings sent: accepted (Relaxed)
 
 
 def test_unencrypted_soap_over_http_is_refused_after_ntlm(transport_lab):

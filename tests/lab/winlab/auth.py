@@ -28,6 +28,8 @@ import struct
 import spnego
 import spnego.channel_bindings
 import spnego.exceptions
+from spnego._ntlm_raw.messages import Authenticate, AvId, NTClientChallengeV2
+from spnego._spnego import unpack_token
 
 ENCRYPTED_PROTOCOL = 'application/HTTP-SPNEGO-session-encrypted'
 BOUNDARY = b'--Encrypted Boundary'
@@ -68,6 +70,24 @@ def write_user_file(directory, username, password):
         handle.write(data)
     os.replace(tmp, path)
     return path
+
+
+def sends_channel_bindings(token):
+    """Does an NTLM AUTHENTICATE token (raw or inside SPNEGO) carry a channel-binding AV pair?
+
+    Anything that cannot be read that way counts as carrying one, so the acceptor checks it strictly."""
+    try:
+        raw = token
+        if not raw.startswith(b'NTLMSSP\x00'):
+            raw = getattr(unpack_token(raw), 'response_token', None) or b''
+        if not raw.startswith(b'NTLMSSP\x00\x03\x00\x00\x00'):
+            return True
+        nt_response = Authenticate.unpack(raw).nt_challenge_response
+        if not nt_response or len(nt_response) <= 24:
+            return False        # NTLMv1 has no AV pairs at all
+        return AvId.channel_bindings in NTClientChallengeV2.unpack(nt_response[16:]).av_pairs
+    except Exception:  # pylint: disable=broad-except  # malformed tokens are the acceptor's to reject
+        return True
 
 
 def principal_matches(principal, username):
@@ -128,12 +148,17 @@ class ConnectionAuth:
         return AuthResult(leg, False, [('WWW-Authenticate', h) for h in self.host_auth.challenge_headers(self.scheme)])
 
     def _new_context(self):
-        bindings = None
-        if self.scheme == 'https' and self.host_auth.cert_hash:
-            bindings = spnego.channel_bindings.GssChannelBindings(
-                application_data=b'tls-server-end-point:' + self.host_auth.cert_hash)
         os.environ['NTLM_USER_FILE'] = self.host_auth.user_file
-        return spnego.server(channel_bindings=bindings, protocol='negotiate', service='HTTP')
+        return spnego.server(protocol='negotiate', service='HTTP')
+
+    def _bindings_for(self, token):
+        """Channel bindings to check for this AUTHENTICATE token, as Windows' default CbtHardeningLevel
+        (Relaxed) does: bindings a client sends over HTTPS must match the certificate; a client that
+        sends none is accepted."""
+        if self.scheme != 'https' or not self.host_auth.cert_hash or not sends_channel_bindings(token):
+            return None
+        return spnego.channel_bindings.GssChannelBindings(
+            application_data=b'tls-server-end-point:' + self.host_auth.cert_hash)
 
     def authorize(self, header):
         """Process one request's Authorization header (or None)."""
@@ -170,7 +195,7 @@ class ConnectionAuth:
             return self._unauthorized(leg)
         os.environ['NTLM_USER_FILE'] = self.host_auth.user_file
         try:
-            out = self.context.step(data)
+            out = self.context.step(data, channel_bindings=None if starts_handshake else self._bindings_for(data))
         except (spnego.exceptions.SpnegoError, ValueError, struct.error, KeyError, IndexError, TypeError):
             # any malformed or wrong token: the handshake is over, start again from NEGOTIATE
             self.context = None
