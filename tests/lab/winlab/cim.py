@@ -1,0 +1,379 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the mailops.port25 project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""WMI classes of the lab and their rendering in the exact wire shape of real Windows.
+
+Shapes follow the txwinrm captures (Server 2008/2012): typed items are
+<p:Class xmlns:xsi xmlns:p xmlns:cim xsi:type="p:Class_Type"> with one <p:Prop> per property in
+case-insensitive alphabetical order; projections come back as <w:XmlFragment xmlns:xsi xmlns:w> with unqualified
+children in the same order; NULL is <X xsi:nil="true"/>; datetimes are <X><cim:Datetime>..</cim:Datetime></X>
+(<Datetime> inside fragments) in UTC with trailing zero fraction digits dropped; arrays are repeated elements.
+"""
+from __future__ import annotations
+
+import datetime
+
+from winlab import model as _model
+from winlab import wql
+
+NS_XSI = 'http://www.w3.org/2001/XMLSchema-instance'
+NS_CIM = 'http://schemas.dmtf.org/wbem/wscim/1/common'
+NS_W = 'http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd'
+WMI_PREFIX = 'http://schemas.microsoft.com/wbem/wsman/1/wmi/'
+UTC = datetime.timezone.utc
+
+# OS caption fragment -> (version, build, marketing year) for Win32_OperatingSystem and Win32_Process.WindowsVersion
+_OS_VERSIONS = (
+    ('2025', '10.0.26100', '26100'), ('2022', '10.0.20348', '20348'), ('2019', '10.0.17763', '17763'),
+    ('2016', '10.0.14393', '14393'), ('2012 R2', '6.3.9600', '9600'), ('2012', '6.2.9200', '9200'),
+    ('2008 R2', '6.1.7601', '7601'), ('2008', '6.0.6002', '6002'), ('2003', '5.2.3790', '3790'),
+)
+
+
+def _escape(text):
+    # Windows escapes the double quote in element text as well (see PathName in the Win32_Service captures)
+    return text.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;').replace('"', '&quot;')
+
+
+def format_datetime(value):
+    """datetime -> '2013-04-15T16:28:47.73517Z' (UTC, fraction without trailing zeros, none when zero)."""
+    value = value.astimezone(UTC)
+    text = value.strftime('%Y-%m-%dT%H:%M:%S')
+    if value.microsecond:
+        text += ('.%06d' % value.microsecond).rstrip('0')
+    return text + 'Z'
+
+
+def to_datetime(epoch):
+    return None if epoch is None else datetime.datetime.fromtimestamp(epoch, UTC)
+
+
+def os_version(caption):
+    for marker, version, build in _OS_VERSIONS:
+        if marker in caption:
+            return version, build
+    return '10.0.17763', '17763'
+
+
+def modern_os(caption):
+    """Windows Server 2016 and later (Win32_Service.DelayedAutoStart exists there)."""
+    return int(os_version(caption)[0].split('.')[0]) >= 10
+
+
+class CimClass:
+    """A WMI class: namespace, property names and CIM types in wire order, key properties, instance source."""
+
+    def __init__(self, name, namespace, props, keys, provider='CIMWin32', declaration_order=False):
+        self.name = name
+        self.namespace = namespace
+        # wire order: classic WMI classes come back sorted case-insensitively ('CreationDate' before 'CSName', see
+        # the captures); MI classes (root/standardcimv2) keep their MOF declaration order, inherited ones first
+        self.props = list(props) if declaration_order else sorted(props, key=lambda p: p[0].lower())
+        self.types = {p[0]: p[1] for p in self.props}
+        self.keys = keys
+        self.provider = provider
+        self.uri = WMI_PREFIX + namespace + '/' + name
+        self._openings = {}
+        self._close = '</p:%s>' % name
+
+    def opening(self, namespace_text=None):
+        """The typed item's start tag; its p: namespace spells the WMI namespace as the request's resource URI did."""
+        key = namespace_text or self.namespace
+        tag = self._openings.get(key)
+        if tag is None:
+            uri = WMI_PREFIX + key + '/' + self.name
+            tag = ('<p:%s xmlns:xsi="%s" xmlns:p="%s" xmlns:cim="%s" xsi:type="p:%s_Type">'
+                   % (self.name, NS_XSI, uri, NS_CIM, self.name))
+            if len(self._openings) < 16:
+                self._openings[key] = tag
+        return tag
+
+    def prop_names(self, host):  # pylint: disable=unused-argument
+        """Property names in wire order (some classes depend on the host's OS version)."""
+        return [p[0] for p in self.props]
+
+    def instances(self, host):  # pragma: no cover - every class overrides it
+        raise NotImplementedError
+
+    def render_typed(self, inst, names, namespace_text=None):
+        parts = [self.opening(namespace_text)]
+        for name in names:
+            parts.append(_element('p:' + name, inst.get(name), 'cim:Datetime'))
+        parts.append(self._close)
+        return ''.join(parts)
+
+    def render_fragment(self, inst, names, namespace_text=None):  # pylint: disable=unused-argument
+        parts = ['<w:XmlFragment xmlns:xsi="%s" xmlns:w="%s">' % (NS_XSI, NS_W)]
+        for name in names:
+            parts.append(_element(name, inst.get(name), 'Datetime'))
+        parts.append('</w:XmlFragment>')
+        return ''.join(parts)
+
+
+def _element(tag, value, dt_tag):
+    if value is None:
+        return '<%s xsi:nil="true"/>' % tag
+    if isinstance(value, bool):
+        return '<%s>%s</%s>' % (tag, 'true' if value else 'false', tag)
+    if isinstance(value, (int, float)):
+        return '<%s>%s</%s>' % (tag, value, tag)
+    if isinstance(value, datetime.datetime):
+        return '<%s><%s>%s</%s></%s>' % (tag, dt_tag, format_datetime(value), dt_tag, tag)
+    if isinstance(value, list):
+        if not value:
+            return '<%s xsi:nil="true"/>' % tag
+        return ''.join(_element(tag, v, dt_tag) for v in value)
+    return '<%s>%s</%s>' % (tag, _escape(str(value)), tag)
+
+
+# ---------------------------------------------------------------------------------------------- Win32_Service
+_SERVICE_PROPS = [
+    ('AcceptPause', 'boolean'), ('AcceptStop', 'boolean'), ('Caption', 'string'), ('CheckPoint', 'uint32'),
+    ('CreationClassName', 'string'), ('DelayedAutoStart', 'boolean'), ('Description', 'string'),
+    ('DesktopInteract', 'boolean'), ('DisplayName', 'string'), ('ErrorControl', 'string'), ('ExitCode', 'uint32'),
+    ('InstallDate', 'datetime'), ('Name', 'string'), ('PathName', 'string'), ('ProcessId', 'uint32'),
+    ('ServiceSpecificExitCode', 'uint32'), ('ServiceType', 'string'), ('Started', 'boolean'),
+    ('StartMode', 'string'), ('StartName', 'string'), ('State', 'string'), ('Status', 'string'),
+    ('SystemCreationClassName', 'string'), ('SystemName', 'string'), ('TagId', 'uint32'), ('WaitHint', 'uint32'),
+]
+
+
+class Win32Service(CimClass):
+    def __init__(self):
+        super().__init__('Win32_Service', 'root/cimv2', _SERVICE_PROPS, ['Name'])
+        self._old_names = [p[0] for p in self.props if p[0] != 'DelayedAutoStart']
+        self._all_names = [p[0] for p in self.props]
+
+    def prop_names(self, host):
+        # DelayedAutoStart appeared in Win32_Service with Windows Server 2016; the 2008/2012 captures lack it
+        return self._all_names if modern_os(host.spec.os) else self._old_names
+
+    def instances(self, host):
+        out = []
+        for svc in sorted(host.services.values(), key=lambda s: s['name'].lower()):
+            state = svc['state']
+            out.append({
+                'AcceptPause': False,
+                'AcceptStop': state == _model.RUNNING and not svc['protected'],
+                'Caption': svc['display_name'], 'CheckPoint': svc['checkpoint'],
+                'CreationClassName': 'Win32_Service', 'DelayedAutoStart': svc['delayed_auto_start'],
+                'Description': svc['description'], 'DesktopInteract': False, 'DisplayName': svc['display_name'],
+                'ErrorControl': 'Normal', 'ExitCode': svc['exit_code'], 'InstallDate': None, 'Name': svc['name'],
+                'PathName': svc['path'], 'ProcessId': svc['pid'],
+                'ServiceSpecificExitCode': svc['specific_exit_code'], 'ServiceType': svc['service_type'],
+                'Started': state != _model.STOPPED, 'StartMode': svc['start_mode'], 'StartName': svc['account'],
+                'State': state, 'Status': 'OK', 'SystemCreationClassName': 'Win32_ComputerSystem',
+                'SystemName': host.hostname, 'TagId': 0, 'WaitHint': svc['wait_hint'],
+            })
+        return out
+
+
+# ---------------------------------------------------------------------------------------------- Win32_Process
+_PROCESS_PROPS = [
+    ('Caption', 'string'), ('CommandLine', 'string'), ('CreationClassName', 'string'), ('CreationDate', 'datetime'),
+    ('CSCreationClassName', 'string'), ('CSName', 'string'), ('Description', 'string'), ('ExecutablePath', 'string'),
+    ('ExecutionState', 'uint16'), ('Handle', 'string'), ('HandleCount', 'uint32'), ('InstallDate', 'datetime'),
+    ('KernelModeTime', 'uint64'), ('MaximumWorkingSetSize', 'uint32'), ('MinimumWorkingSetSize', 'uint32'),
+    ('Name', 'string'), ('OSCreationClassName', 'string'), ('OSName', 'string'), ('OtherOperationCount', 'uint64'),
+    ('OtherTransferCount', 'uint64'), ('PageFaults', 'uint32'), ('PageFileUsage', 'uint32'),
+    ('ParentProcessId', 'uint32'), ('PeakPageFileUsage', 'uint32'), ('PeakVirtualSize', 'uint64'),
+    ('PeakWorkingSetSize', 'uint32'), ('Priority', 'uint32'), ('PrivatePageCount', 'uint64'), ('ProcessId', 'uint32'),
+    ('QuotaNonPagedPoolUsage', 'uint32'), ('QuotaPagedPoolUsage', 'uint32'), ('QuotaPeakNonPagedPoolUsage', 'uint32'),
+    ('QuotaPeakPagedPoolUsage', 'uint32'), ('ReadOperationCount', 'uint64'), ('ReadTransferCount', 'uint64'),
+    ('SessionId', 'uint32'), ('Status', 'string'), ('TerminationDate', 'datetime'), ('ThreadCount', 'uint32'),
+    ('UserModeTime', 'uint64'), ('VirtualSize', 'uint64'), ('WindowsVersion', 'string'), ('WorkingSetSize', 'uint64'),
+    ('WriteOperationCount', 'uint64'), ('WriteTransferCount', 'uint64'),
+]
+
+
+def os_name(host):
+    return '%s|C:\\Windows|\\Device\\Harddisk0\\Partition2' % host.spec.os
+
+
+class Win32Process(CimClass):
+    def __init__(self):
+        super().__init__('Win32_Process', 'root/cimv2', _PROCESS_PROPS, ['Handle'])
+
+    def instances(self, host):
+        version = os_version(host.spec.os)[0]
+        osname = os_name(host)
+        out = []
+        for proc in host.processes.values():
+            pid = proc['pid']
+            idle = pid == 0
+            # sizes are plausible constants derived from the PID: the lab has no memory to report
+            ws = 0 if idle else 4096 * (900 + pid % 2000)
+            out.append({
+                'Caption': proc['name'], 'CommandLine': proc['command_line'], 'CreationClassName': 'Win32_Process',
+                'CreationDate': to_datetime(proc['created']), 'CSCreationClassName': 'Win32_ComputerSystem',
+                'CSName': host.hostname, 'Description': proc['name'], 'ExecutablePath': proc['path'],
+                'ExecutionState': None, 'Handle': str(pid), 'HandleCount': 0 if idle else 100 + pid % 700,
+                'InstallDate': None, 'KernelModeTime': 0 if idle else 156250 * (1 + pid % 97),
+                'MaximumWorkingSetSize': None if pid in (0, 4) else 1380,
+                'MinimumWorkingSetSize': None if pid in (0, 4) else 200,
+                'Name': proc['name'], 'OSCreationClassName': 'Win32_OperatingSystem', 'OSName': osname,
+                'OtherOperationCount': 0 if idle else 100 + pid, 'OtherTransferCount': 0 if idle else 4000 + pid,
+                'PageFaults': 0 if idle else 2000 + pid, 'PageFileUsage': 0 if idle else 2000 + pid % 4000,
+                'ParentProcessId': proc['parent'], 'PeakPageFileUsage': 0 if idle else 2100 + pid % 4000,
+                'PeakVirtualSize': 65536 if idle else 38768640 + 4096 * pid, 'PeakWorkingSetSize': ws // 1024,
+                'Priority': 0 if idle else 8, 'PrivatePageCount': 0 if idle else 4096 * (600 + pid % 3000),
+                'ProcessId': pid, 'QuotaNonPagedPoolUsage': 0 if idle else 14, 'QuotaPagedPoolUsage': 0 if idle else 129,
+                'QuotaPeakNonPagedPoolUsage': 0 if idle else 15, 'QuotaPeakPagedPoolUsage': 0 if idle else 130,
+                'ReadOperationCount': 0 if idle else pid % 50, 'ReadTransferCount': 0 if idle else 8192 * (pid % 50),
+                'SessionId': 0, 'Status': None, 'TerminationDate': None, 'ThreadCount': 1 if idle else 4 + pid % 30,
+                'UserModeTime': 0 if idle else 156250 * (pid % 61), 'VirtualSize': 65536 if idle else 38768640 + 4096 * pid,
+                'WindowsVersion': version, 'WorkingSetSize': 20480 if idle else ws,
+                'WriteOperationCount': 0, 'WriteTransferCount': 0,
+            })
+        return out
+
+
+# ---------------------------------------------------------------------------------------------- Win32_OperatingSystem
+_OS_PROPS = [
+    ('BootDevice', 'string'), ('BuildNumber', 'string'), ('BuildType', 'string'), ('Caption', 'string'),
+    ('CodeSet', 'string'), ('CountryCode', 'string'), ('CreationClassName', 'string'),
+    ('CSCreationClassName', 'string'), ('CSDVersion', 'string'), ('CSName', 'string'), ('CurrentTimeZone', 'sint16'),
+    ('DataExecutionPrevention_32BitApplications', 'boolean'), ('DataExecutionPrevention_Available', 'boolean'),
+    ('DataExecutionPrevention_Drivers', 'boolean'), ('DataExecutionPrevention_SupportPolicy', 'uint8'),
+    ('Debug', 'boolean'), ('Description', 'string'), ('Distributed', 'boolean'), ('EncryptionLevel', 'uint32'),
+    ('ForegroundApplicationBoost', 'uint8'), ('FreePhysicalMemory', 'uint64'), ('FreeSpaceInPagingFiles', 'uint64'),
+    ('FreeVirtualMemory', 'uint64'), ('InstallDate', 'datetime'), ('LargeSystemCache', 'uint32'),
+    ('LastBootUpTime', 'datetime'), ('LocalDateTime', 'datetime'), ('Locale', 'string'), ('Manufacturer', 'string'),
+    ('MaxNumberOfProcesses', 'uint32'), ('MaxProcessMemorySize', 'uint64'), ('MUILanguages', 'string'),
+    ('Name', 'string'), ('NumberOfLicensedUsers', 'uint32'), ('NumberOfProcesses', 'uint32'),
+    ('NumberOfUsers', 'uint32'), ('OperatingSystemSKU', 'uint32'), ('Organization', 'string'),
+    ('OSArchitecture', 'string'), ('OSLanguage', 'uint32'), ('OSProductSuite', 'uint32'), ('OSType', 'uint16'),
+    ('OtherTypeDescription', 'string'), ('PAEEnabled', 'boolean'), ('PlusProductID', 'string'),
+    ('PlusVersionNumber', 'string'), ('PortableOperatingSystem', 'boolean'), ('Primary', 'boolean'),
+    ('ProductType', 'uint32'), ('RegisteredUser', 'string'), ('SerialNumber', 'string'),
+    ('ServicePackMajorVersion', 'uint16'), ('ServicePackMinorVersion', 'uint16'), ('SizeStoredInPagingFiles', 'uint64'),
+    ('Status', 'string'), ('SuiteMask', 'uint32'), ('SystemDevice', 'string'), ('SystemDirectory', 'string'),
+    ('SystemDrive', 'string'), ('TotalSwapSpaceSize', 'uint64'), ('TotalVirtualMemorySize', 'uint64'),
+    ('TotalVisibleMemorySize', 'uint64'), ('Version', 'string'), ('WindowsDirectory', 'string'),
+]
+
+
+class Win32OperatingSystem(CimClass):
+    def __init__(self):
+        super().__init__('Win32_OperatingSystem', 'root/cimv2', _OS_PROPS, ['Name'])
+
+    def instances(self, host):
+        version, build = os_version(host.spec.os)
+        now = to_datetime(host.now())
+        return [{
+            'BootDevice': '\\Device\\HarddiskVolume1', 'BuildNumber': build, 'BuildType': 'Multiprocessor Free',
+            'Caption': host.spec.os, 'CodeSet': '1252', 'CountryCode': '1', 'CreationClassName': 'Win32_OperatingSystem',
+            'CSCreationClassName': 'Win32_ComputerSystem', 'CSDVersion': None, 'CSName': host.hostname,
+            'CurrentTimeZone': 0, 'DataExecutionPrevention_32BitApplications': True,
+            'DataExecutionPrevention_Available': True, 'DataExecutionPrevention_Drivers': True,
+            'DataExecutionPrevention_SupportPolicy': 3, 'Debug': False, 'Description': '', 'Distributed': False,
+            'EncryptionLevel': 256, 'ForegroundApplicationBoost': 2, 'FreePhysicalMemory': 2123456,
+            'FreeSpaceInPagingFiles': 8382164, 'FreeVirtualMemory': 9366496,
+            'InstallDate': to_datetime(host.boot - 400 * 86400), 'LargeSystemCache': None,
+            'LastBootUpTime': to_datetime(host.boot), 'LocalDateTime': now, 'Locale': '0409',
+            'Manufacturer': 'Microsoft Corporation', 'MaxNumberOfProcesses': 4294967295,
+            'MaxProcessMemorySize': 137438953344, 'MUILanguages': ['en-US'], 'Name': os_name(host),
+            'NumberOfLicensedUsers': 0, 'NumberOfProcesses': len(host.processes), 'NumberOfUsers': 0,
+            'OperatingSystemSKU': 7, 'Organization': 'Lab', 'OSArchitecture': '64-bit', 'OSLanguage': 1033,
+            'OSProductSuite': 272, 'OSType': 18, 'OtherTypeDescription': None, 'PAEEnabled': None,
+            'PlusProductID': None, 'PlusVersionNumber': None, 'PortableOperatingSystem': False, 'Primary': True,
+            'ProductType': 3, 'RegisteredUser': 'Lab', 'SerialNumber': '00429-70000-00000-AA%03d' % (len(host.hostname) * 7),
+            'ServicePackMajorVersion': 0, 'ServicePackMinorVersion': 0, 'SizeStoredInPagingFiles': 8388608,
+            'Status': 'OK', 'SuiteMask': 272, 'SystemDevice': '\\Device\\HarddiskVolume2',
+            'SystemDirectory': 'C:\\Windows\\system32', 'SystemDrive': 'C:', 'TotalSwapSpaceSize': None,
+            'TotalVirtualMemorySize': 9017972, 'TotalVisibleMemorySize': 4193844, 'Version': version,
+            'WindowsDirectory': 'C:\\Windows',
+        }]
+
+
+# ---------------------------------------------------------------------------------------------- MSFT_NetTCPConnection
+# Documented MOF of MSFT_NetTCPConnection (root/StandardCimv2, provider nettcpip) with inherited properties.
+_TCP_PROPS = [
+    ('Caption', 'string'), ('Description', 'string'), ('ElementName', 'string'), ('InstallDate', 'datetime'),
+    ('Name', 'string'), ('OperationalStatus', 'uint16'), ('StatusDescriptions', 'string'), ('Status', 'string'),
+    ('HealthState', 'uint16'), ('CommunicationStatus', 'uint16'), ('DetailedStatus', 'uint16'),
+    ('OperatingStatus', 'uint16'), ('PrimaryStatus', 'uint16'), ('OtherEnabledState', 'string'),
+    ('EnabledDefault', 'uint16'), ('TimeOfLastStateChange', 'datetime'), ('TransitioningToState', 'uint16'),
+    ('AvailableRequestedStates', 'uint16'), ('InstanceID', 'string'), ('EnabledState', 'uint16'),
+    ('RequestedState', 'uint16'), ('Directionality', 'uint16'), ('AggregationBehavior', 'uint16'),
+    ('LocalAddress', 'string'), ('LocalPort', 'uint16'), ('RemoteAddress', 'string'), ('RemotePort', 'uint16'),
+    ('State', 'uint8'), ('AppliedSetting', 'uint8'), ('OwningProcess', 'uint32'), ('CreationTime', 'datetime'),
+    ('OffloadState', 'uint8'),
+]
+TCP_LISTEN = 2
+
+
+class MsftNetTcpConnection(CimClass):
+    def __init__(self):
+        super().__init__('MSFT_NetTCPConnection', 'root/standardcimv2', _TCP_PROPS, ['InstanceID'], provider='nettcpip',
+                         declaration_order=True)
+
+    def instances(self, host):
+        out = []
+        for address, port, pid, created in host.tcp_table():
+            remote = '::' if ':' in address else '0.0.0.0'
+            out.append({
+                'Caption': None, 'Description': None, 'ElementName': None, 'InstallDate': None, 'Name': None,
+                'OperationalStatus': None, 'StatusDescriptions': None, 'Status': None, 'HealthState': None,
+                'CommunicationStatus': None, 'DetailedStatus': None, 'OperatingStatus': None, 'PrimaryStatus': None,
+                'OtherEnabledState': None, 'EnabledDefault': 2, 'TimeOfLastStateChange': None,
+                'TransitioningToState': 12, 'AvailableRequestedStates': None,
+                'InstanceID': '%s++%d++%s++0' % (address, port, remote), 'EnabledState': None, 'RequestedState': 5,
+                'Directionality': None, 'AggregationBehavior': None, 'LocalAddress': address, 'LocalPort': port,
+                'RemoteAddress': remote, 'RemotePort': 0, 'State': TCP_LISTEN, 'AppliedSetting': None,
+                'OwningProcess': pid, 'CreationTime': to_datetime(created), 'OffloadState': 0,
+            })
+        return out
+
+
+# ---------------------------------------------------------------------------------------------- Win32_NTLogEvent
+_EVENT_PROPS = [
+    ('Category', 'uint16'), ('CategoryString', 'string'), ('ComputerName', 'string'), ('Data', 'uint8'),
+    ('EventCode', 'uint16'), ('EventIdentifier', 'uint32'), ('EventType', 'uint8'), ('InsertionStrings', 'string'),
+    ('Logfile', 'string'), ('Message', 'string'), ('RecordNumber', 'uint32'), ('SourceName', 'string'),
+    ('TimeGenerated', 'datetime'), ('TimeWritten', 'datetime'), ('Type', 'string'), ('User', 'string'),
+]
+# event type -> (Win32_NTLogEvent.EventType, Type, severity bits of EventIdentifier)
+_EVENT_TYPES = {
+    'error': (1, 'Error', 0xC0000000), 'warning': (2, 'Warning', 0x80000000),
+    'information': (3, 'Information', 0x40000000), 'audit success': (4, 'Audit Success', 0),
+    'audit failure': (5, 'Audit Failure', 0),
+}
+
+
+class Win32NTLogEvent(CimClass):
+    def __init__(self):
+        super().__init__('Win32_NTLogEvent', 'root/cimv2', _EVENT_PROPS, ['Logfile', 'RecordNumber'])
+
+    def instances(self, host):
+        # WMI walks the logs in name order and each log newest record first
+        events = sorted(host.events, key=lambda e: (e['log'].lower(), -e['record']))
+        out = []
+        for event in events:
+            etype, tname, severity = _EVENT_TYPES.get(event['type'], _EVENT_TYPES['information'])
+            when = to_datetime(event['time'])
+            out.append({
+                'Category': 0, 'CategoryString': None, 'ComputerName': host.hostname, 'Data': None,
+                'EventCode': event['event_id'], 'EventIdentifier': severity | event['event_id'], 'EventType': etype,
+                'InsertionStrings': [], 'Logfile': event['log'], 'Message': event['message'],
+                'RecordNumber': event['record'], 'SourceName': event['source'], 'TimeGenerated': when,
+                'TimeWritten': when, 'Type': tname, 'User': None,
+            })
+        return out
+
+
+CLASSES = {c.name.lower(): c for c in (Win32Service(), Win32Process(), Win32OperatingSystem(), MsftNetTcpConnection(),
+                                       Win32NTLogEvent())}
+
+
+def find_class(namespace, name):
+    """The class called name in namespace ('root/cimv2'), case-insensitive; None when WMI would say invalid class."""
+    cls = CLASSES.get(name.lower())
+    if cls is None or cls.namespace != namespace.lower():
+        return None
+    return cls
+
+
+def wql_schema(cls, host):
+    """The property types the WQL evaluator needs (names as the class spells them)."""
+    return wql.Schema(cls.name, {n: cls.types[n] for n in cls.prop_names(host)})
