@@ -144,7 +144,8 @@ def main():
     if latencies:
         print('  latency per Enumerate: p50 %.1f ms, p95 %.1f ms, max %.1f ms' % (
             1000 * latencies[len(latencies) // 2], 1000 * latencies[int(len(latencies) * 0.95)], 1000 * latencies[-1]))
-    print('  lab CPU: %.0f%% of one core during the window' % (100.0 * (cpu_after - cpu_before) / window))
+    print('  lab CPU: %.0f%% of one core during the window, %.2f ms per request'
+          % (100.0 * (cpu_after - cpu_before) / window, 1000.0 * (cpu_after - cpu_before) / max(measured, 1)))
     print('  lab memory: RSS %.0f MiB idle after start, %.0f MiB at the end, peak %.0f MiB'
           % (idle['VmRSS'], busy['VmRSS'], busy['VmHWM']))
     print('  lab still running at the end: %s' % ('yes' if alive else 'NO'))
