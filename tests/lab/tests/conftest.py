@@ -38,6 +38,7 @@ TRANSPORT_HOSTS = {
     'locked': {'auth': ['ntlm', 'basic'], 'faults': {'refuse_auth': True}},
 }
 READ_TIMEOUT = 1.0
+IDLE_TIMEOUT = 3.0
 
 
 def small_host(name, **fields):
@@ -48,10 +49,10 @@ def small_host(name, **fields):
 
 @pytest.fixture(scope='session')
 def transport_lab(tmp_path_factory):
-    """One fleet for the read-only transport tests (short read timeout so stalled requests end fast)."""
+    """One fleet for the read-only transport tests (short timeouts so stalled and idle connections end fast)."""
     state = tmp_path_factory.mktemp('transport-lab')
     spec = testing.write_scenario(state / 'transport.yml', [small_host(n, **f) for n, f in TRANSPORT_HOSTS.items()])
-    with testing.running_fleet([spec], state / 'state', extra_args=['--read-timeout', READ_TIMEOUT]) as lab:
+    with testing.running_fleet([spec], state / 'state', extra_args=['--read-timeout', READ_TIMEOUT, '--idle-timeout', IDLE_TIMEOUT]) as lab:
         yield lab
 
 

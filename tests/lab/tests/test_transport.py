@@ -20,7 +20,7 @@ import spnego.channel_bindings
 import winrm.exceptions
 from requests_ntlm import HttpNtlmAuth
 
-from conftest import READ_TIMEOUT  # pylint: disable=import-error
+from conftest import IDLE_TIMEOUT, READ_TIMEOUT  # pylint: disable=import-error
 from winlab import server, testing
 
 WIN32_SERVICE = testing.CIMV2 + 'Win32_Service'
@@ -266,6 +266,18 @@ def test_half_sent_request_never_hangs_the_connection(transport_lab, partial):
         started = time.monotonic()
         assert _closed(sock)
         assert time.monotonic() - started < READ_TIMEOUT + 4
+
+
+def test_idle_connections_are_closed(transport_lab):
+    silent = _connect(transport_lab, 'plain')
+    used = _connect(transport_lab, 'plain')
+    with silent, used:
+        used.sendall(_request(b''))
+        assert _read_response(used)[0] == 401
+        started = time.monotonic()
+        assert _closed(silent, wait=IDLE_TIMEOUT + 4)
+        assert _closed(used, wait=IDLE_TIMEOUT + 4)
+        assert IDLE_TIMEOUT - 1 < time.monotonic() - started < IDLE_TIMEOUT + 4
 
 
 def test_plain_http_on_the_tls_port_is_closed(transport_lab):
