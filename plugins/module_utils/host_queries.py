@@ -27,6 +27,10 @@ DEPENDENCY_CLASS = 'Win32_DependentService'
 
 LISTENER_PROPERTIES = ('LocalAddress', 'LocalPort', 'OwningProcess')
 SERVICE_PROPERTIES = ('Name', 'DisplayName', 'State', 'StartMode', 'DelayedAutoStart', 'ProcessId', 'PathName')
+# What the diagnosis needs: the smallest answer (a host has 150-300 services).
+SERVICE_BRIEF = ('Name', 'State', 'StartMode', 'ProcessId')
+# Win32_Service.DelayedAutoStart exists from Windows Server 2016 on; asking older hosts for it is an invalid query.
+DELAYED_AUTO_START = 'DelayedAutoStart'
 PROCESS_PROPERTIES = ('ProcessId', 'Name', 'ExecutablePath', 'ParentProcessId')
 EVENT_PROPERTIES = ('Logfile', 'SourceName', 'EventCode', 'Type', 'TimeGenerated', 'Message', 'RecordNumber')
 
@@ -178,7 +182,7 @@ def listener_query(port):
     return wql.select(LISTENER_CLASS, LISTENER_PROPERTIES, 'LocalPort = %d AND State = %d' % (int(port), TCP_STATE_LISTEN))
 
 
-def service_query(names=None, patterns=None, pids=None):
+def service_query(names=None, patterns=None, pids=None, properties=SERVICE_BRIEF):
     """All services, or those with one of the names, matching one of the globs (``*``, ``?``) or PIDs."""
     clauses = []
     if names:
@@ -187,7 +191,7 @@ def service_query(names=None, patterns=None, pids=None):
         clauses.append('Name LIKE %s' % wql.like_pattern(pattern, 'name'))
     if pids:
         clauses.append('(' + ' OR '.join('ProcessId = %d' % int(pid) for pid in sorted(set(pids))) + ')')
-    return wql.select(SERVICE_CLASS, SERVICE_PROPERTIES, ' OR '.join(clauses) or None)
+    return wql.select(SERVICE_CLASS, properties, ' OR '.join(clauses) or None)
 
 
 def process_query():
@@ -241,8 +245,17 @@ def read_listeners_netstat(client, port):
     return parse_netstat(stdout, int(port))
 
 
-def read_services(client, names=None, patterns=None, pids=None):
-    return [normalise_service(item) for item in client.enumerate(CIMV2, service_query(names, patterns, pids))]
+def read_services(client, names=None, patterns=None, pids=None, properties=SERVICE_BRIEF):
+    """Normalised services; properties not asked for come back as None."""
+    try:
+        items = client.enumerate(CIMV2, service_query(names, patterns, pids, properties))
+    except errors.WSManFault as exc:
+        if not (exc.is_invalid_filter and DELAYED_AUTO_START in properties):
+            raise
+        # Windows Server 2012 R2 and older: no DelayedAutoStart (one more request, on those hosts only).
+        properties = tuple(name for name in properties if name != DELAYED_AUTO_START)
+        items = client.enumerate(CIMV2, service_query(names, patterns, pids, properties))
+    return [normalise_service(item) for item in items]
 
 
 def read_processes(client):
@@ -283,6 +296,12 @@ def since_hours(hours, now=None):
     return now - datetime.timedelta(hours=hours)
 
 
+def gap(class_name, exc):
+    """The ``gaps`` entry for a class that could not be read."""
+    code = ' %s' % exc.wsman_code if exc.wsman_code is not None else ''
+    return {'class': class_name, 'error': '%s (WSManFault%s%s)' % (exc.meaning or exc.msg, code, ', %s' % exc.fault_code if exc.fault_code else '')}
+
+
 def tolerant(gaps, class_name, read, *args, **kwargs):
     """Run one read; when access to the class is denied or the read timed out, record a gap and return None.
 
@@ -293,9 +312,7 @@ def tolerant(gaps, class_name, read, *args, **kwargs):
     except errors.WSManFault as exc:
         if not (exc.is_access_denied or exc.is_timed_out):
             raise
-        code = ' %s' % exc.wsman_code if exc.wsman_code is not None else ''
-        gaps.append({'class': class_name, 'error': '%s (WSManFault%s%s)' % (
-            exc.meaning or exc.msg, code, ', %s' % exc.fault_code if exc.fault_code else '')})
+        gaps.append(gap(class_name, exc))
         return None
 
 

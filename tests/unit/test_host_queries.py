@@ -24,8 +24,10 @@ def test_listener_query():
 
 
 def test_service_queries():
-    props = 'Name,DisplayName,State,StartMode,DelayedAutoStart,ProcessId,PathName'
+    props = 'Name,State,StartMode,ProcessId'
     assert hq.service_query() == 'SELECT %s FROM Win32_Service' % props
+    assert hq.service_query(properties=hq.SERVICE_PROPERTIES) == (
+        'SELECT Name,DisplayName,State,StartMode,DelayedAutoStart,ProcessId,PathName FROM Win32_Service')
     assert hq.service_query(names=['SMTPSVC', 'IISADMIN']) == (
         "SELECT %s FROM Win32_Service WHERE (Name = 'SMTPSVC' OR Name = 'IISADMIN')" % props)
     assert hq.service_query(patterns=['MSExchange*', 'W?SVC_1']) == (
@@ -171,7 +173,10 @@ class FakeClient:
         self.calls.append((namespace, class_name, query))
         if class_name in self.failures:
             raise self.failures[class_name]
-        return [dict(item) for item in self.classes.get(class_name, [])]
+        items = self.classes.get(class_name, [])
+        if " WHERE (Name = '" in query:  # enough of WQL for name lookups
+            items = [item for item in items if ("name = '%s'" % item['Name']).lower() in query.lower()]
+        return [dict(item) for item in items]
 
     def run_command(self, command, args):
         self.calls.append(('cmd', command, ' '.join(args)))
@@ -347,3 +352,51 @@ def test_antivirus_info_holds_port():
     result = antivirus_info.run(FakeClient(host), {'port': 25, 'antivirus_catalogue': []})
     assert result['present'] is True and result['holds_port'] is True
     assert result['products'][0]['holds_port'] is True and result['products'][0]['pid'] == 2100
+
+
+class OldWindows(FakeClient):
+    """Windows Server 2012 R2 and older: Win32_Service has no DelayedAutoStart (invalid query when asked)."""
+
+    def enumerate(self, namespace, query):
+        if 'DelayedAutoStart' in query:
+            self.calls.append((namespace, 'Win32_Service', query))
+            raise fault('CannotProcessFilter', 2150858778)
+        return super().enumerate(namespace, query)
+
+
+def reference(name):
+    # How cim.parse_instance renders an EPR property (Address + ReferenceParameters/SelectorSet/Selector).
+    return {'Address': 'http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous',
+            'ReferenceParameters': {'ResourceURI': 'http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_BaseService',
+                                    'SelectorSet': {'Selector': name}}}
+
+
+DEPENDENCIES = [{'Antecedent': reference('IISADMIN'), 'Dependent': reference('SMTPSVC')},
+                {'Antecedent': reference('IISADMIN'), 'Dependent': reference('W3SVC')},
+                {'Antecedent': reference('RpcSs'), 'Dependent': reference('IISADMIN')},
+                {'Antecedent': 'Win32_Service.Name="EventLog"', 'Dependent': 'Win32_Service.Name="Schedule"'}]
+
+
+def test_service_info_full_view_with_dependents():
+    client = FakeClient(dict(KB_HOST, Win32_DependentService=DEPENDENCIES))
+    result = service_info.run(client, {'name': ['IISADMIN', 'SMTPSVC'], 'dependents': True})
+    assert [c[1] for c in client.calls] == ['Win32_Service', 'Win32_DependentService']
+    assert result['services'] == [
+        {'name': 'IISADMIN', 'display_name': 'IISADMIN display', 'state': 'running', 'start_mode': 'auto', 'delayed_auto_start': False,
+         'pid': 900, 'path': 'C:\\x.exe', 'dependents': ['SMTPSVC', 'W3SVC']},
+        {'name': 'SMTPSVC', 'display_name': 'SMTPSVC display', 'state': 'running', 'start_mode': 'auto', 'delayed_auto_start': False,
+         'pid': 900, 'path': 'C:\\x.exe', 'dependents': []}]
+    assert result['gaps'] == [] and result['missing'] == []
+
+
+def test_read_dependents_both_reference_shapes():
+    links = hq.read_dependents(FakeClient({'Win32_DependentService': DEPENDENCIES}))
+    assert links == {'iisadmin': ['SMTPSVC', 'W3SVC'], 'rpcss': ['IISADMIN'], 'eventlog': ['Schedule']}
+
+
+def test_service_info_old_windows_retries_without_delayed_auto_start():
+    client = OldWindows(KB_HOST, failures={'Win32_DependentService': fault('CannotProcessFilter', 2150858778)})
+    result = service_info.run(client, {'name': ['SMTPSVC'], 'dependents': True})
+    assert 'DelayedAutoStart' in client.calls[0][2] and 'DelayedAutoStart' not in client.calls[1][2]
+    assert result['services'][0]['name'] == 'SMTPSVC' and result['services'][0]['dependents'] is None
+    assert result['gaps'][0]['class'] == 'Win32_DependentService'

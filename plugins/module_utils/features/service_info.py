@@ -21,16 +21,25 @@ def run(client, params, check_mode=False, diff=False):  # pylint: disable=unused
         raise errors.InvalidOption('name must list at least one service name or pattern', host=client.host)
     names = [name for name in wanted if not wql.is_glob(name)]
     patterns = [name for name in wanted if wql.is_glob(name)]
-    services = hq.read_services(client, names=names, patterns=patterns)
+    services = hq.read_services(client, names=names, patterns=patterns, properties=hq.SERVICE_PROPERTIES)
     services.sort(key=lambda service: service['name'].lower())
-    if params['dependents']:
-        links = hq.read_dependents(client) if services else {}
+    gaps = []
+    if params['dependents'] and services:
+        try:
+            links = hq.read_dependents(client)
+        except errors.WSManFault as exc:
+            # Not readable (denied, or no such class on this host): say so, keep the services.
+            if not (exc.is_access_denied or exc.is_invalid_filter or exc.is_timed_out):
+                raise
+            gaps.append(hq.gap(hq.DEPENDENCY_CLASS, exc))
+            links = None
         for service in services:
-            service['dependents'] = sorted(links.get(service['name'].lower(), []), key=str.lower)
+            service['dependents'] = None if links is None else sorted(links.get(service['name'].lower(), []), key=str.lower)
     return {
         'changed': False,
         'host': client.host,
         'exists': bool(services),
         'services': services,
         'missing': [name for name in names if name.lower() not in {s['name'].lower() for s in services}],
+        'gaps': gaps,
     }
