@@ -20,7 +20,7 @@ def build_parser():
     sub = parser.add_subparsers(dest='command', required=True)
     run = sub.add_parser('fleet', help='start hosts from scenario files (or a generated fleet) and write an inventory')
     source = run.add_mutually_exclusive_group(required=True)
-    source.add_argument('--spec', action='append', metavar='FILE', help='scenario/fleet YAML file (repeatable)')
+    source.add_argument('--spec', action='extend', nargs='+', metavar='FILE', help='scenario/fleet YAML file(s); repeatable')
     source.add_argument('--generate', type=int, metavar='N', help='N hosts cycling through the shipped scenarios')
     run.add_argument('--scenario-dir', default=fleet.SCENARIO_DIR, help='scenarios used by --generate')
     run.add_argument('--state-dir', required=True, help='host state, request logs and TLS files')

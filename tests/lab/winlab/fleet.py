@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
-import logging
 import os
 import resource
 import signal
@@ -17,7 +16,6 @@ import yaml
 from winlab import auth as lab_auth
 from winlab import model, reqlog, scenario, server, tls
 
-LOG = logging.getLogger('winlab.fleet')
 DEFAULT_SUBNET = '127.77.0.0/16'
 SCENARIO_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'scenarios')
 
@@ -158,8 +156,8 @@ class Fleet:
                     'pid': os.getpid(), 'hosts': len(self.specs), 'http_port': self.http_port,
                     'https_port': self.https_port, 'inventory': os.path.abspath(inventory_path),
                     'state_dir': self.state_dir, 'ca_path': self.tls.ca_path}) + '\n')
-            LOG.info('serving %d hosts on ports %d (http) and %d (https)', len(self.specs), self.http_port,
-                     self.https_port)
+            print('winlab: %d hosts listening on ports %d (http) and %d (https); inventory %s; stop with Ctrl-C'
+                  % (len(self.specs), self.http_port, self.https_port, os.path.abspath(inventory_path)), flush=True)
             await stop_event.wait()
         finally:
             await self.server.close()
