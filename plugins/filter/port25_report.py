@@ -502,15 +502,13 @@ def _finding_html(finding) -> str:
         return '<li>%s</li>' % esc(finding)
     code = finding.get('code')
     kb = KB_TEXT.get(code)
-    ref = ['Q222553']
-    if finding.get('kb_section'):
-        ref.append(str(finding['kb_section']))
-    elif kb:
-        ref.append(kb[0])
-    quote = ' &ldquo;%s&rdquo;' % esc(kb[1]) if kb else ''
-    return ('<li><span class="sev %s">%s</span> <code>%s</code> %s<span class="kb">KB %s%s</span></li>'
-            % (esc(finding.get('severity')), esc(finding.get('severity')), esc(code), esc(finding.get('message')),
-               esc(' \u00a7 '.join(ref)), quote))
+    section = finding.get('kb_section') or (kb[0] if kb else None)
+    reference = ''
+    if section:
+        quote = ' &ldquo;%s&rdquo;' % esc(kb[1]) if kb else ''
+        reference = '<span class="kb">KB %s%s</span>' % (esc('Q222553 \u00a7 %s' % section), quote)
+    return ('<li><span class="sev %s">%s</span> <code>%s</code> %s%s</li>'
+            % (esc(finding.get('severity')), esc(finding.get('severity')), esc(code), esc(finding.get('message')), reference))
 
 
 def _actions_html(host: dict) -> str:

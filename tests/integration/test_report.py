@@ -206,6 +206,7 @@ def test_report_in_its_own_play_and_in_check_mode(tmp_path):
 
 
 def test_report_dir_is_required(tmp_path):
-    proc = _run(tmp_path, PLAY + REPORT_IN_PLAY.replace('report_dir: "{{ out_dir }}"', 'report_hosts: "{{ ansible_play_hosts_all }}"'))
-    assert 'report_dir' in proc.stdout and 'required' in proc.stdout, proc.stdout
+    proc = _run(tmp_path, REPORT_OWN_PLAY.replace('report_dir: "{{ out_dir }}"', 'report_title: no directory'))
+    assert proc.returncode == 2
+    assert 'missing required arguments: report_dir' in proc.stdout, proc.stdout
     assert not (tmp_path / 'out').exists()

@@ -282,6 +282,14 @@ def test_html_has_summary_chart_table_and_kb_references():
     assert '<td>set_start_mode</td><td><code>SMTPSVC</code></td><td>stopped/auto</td><td>stopped/disabled</td><td>changed</td>' in page
 
 
+def test_findings_without_kb_section_have_no_kb_line():
+    gap = {'code': 'DATA_GAP', 'severity': 'warning', 'message': 'Win32_NTLogEvent could not be read: access denied.', 'kb_section': None}
+    assert report._finding_html(gap) == ('<li><span class="sev warning">warning</span> <code>DATA_GAP</code> '
+                                         'Win32_NTLogEvent could not be read: access denied.</li>')
+    assert report._finding_html(dict(gap, code='PORT_FREE', kb_section='Cause')).endswith(
+        '<span class="kb">KB Q222553 \u00a7 Cause &ldquo;This usually indicates another service is already bound to port 25.&rdquo;</span></li>')
+
+
 def test_html_chart_of_an_empty_report():
     page = report.render_html(report.build_report({}, [], GENERATED))
     assert '<rect class="seg unknown"' in page and '<tbody></tbody>' in page
