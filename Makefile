@@ -59,7 +59,7 @@ demo: venv
 	$(BIN)/python scripts/demo.py
 
 bench: venv
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/run_all.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) build out .lab-state
