@@ -269,8 +269,12 @@ def test_fault_captures(name, subcode, code, provider_message, flag):
     assert fault.meaning in text
 
 
+def _fault_of(name):
+    return cim.fault_from_info(cim.fault_info(read_capture(name)))
+
+
 def test_fault_meanings_in_plain_english():
-    get = lambda name: cim.fault_from_info(cim.fault_info(read_capture(name)))  # noqa: E731
+    get = _fault_of
     assert get("winrb_winrm_2013_spec_mock_wsman_fault.xml").meaning == \
         "invalid filter: the WMI class does not exist in this namespace or the WQL query is invalid"
     assert get("omi_wsmanparser_get_notfound_fault_win2012r2.xml").meaning == \

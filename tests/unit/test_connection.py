@@ -268,7 +268,7 @@ def test_transport_error_with_fault_body(settings):
 
 def test_transport_error_without_fault(settings):
     error = connection.map_error(winrm.exceptions.WinRMTransportError("http", 503, "<html>busy</html>"), settings, "get")
-    assert type(error) is Port25Error
+    assert isinstance(error, Port25Error) and not isinstance(error, (WSManFault, ConnectionFailure, AuthenticationFailure))
     assert str(error) == "mail01.example.test: get: unexpected HTTP 503 from mail01.example.test:5986"
 
 
