@@ -19,16 +19,16 @@ import yaml
 from cryptography import x509
 from pypsrp.wsman import WSMan, SelectorSet
 
-from conftest import LAB_DIR, small_host  # pylint: disable=import-error
-from winlab import fleet, scenario, testing
+from conftest import small_host  # pylint: disable=import-error
+from winlab import cli, fleet, scenario, testing
 
 SVC_NS = testing.CIMV2 + 'Win32_Service'
 
 
-def _run_cli(args, timeout=60):
-    env = dict(os.environ, PYTHONPATH=LAB_DIR)
-    return subprocess.run([sys.executable, '-m', 'winlab'] + args, capture_output=True, text=True, env=env,
-                          timeout=timeout, check=False)
+def _run_cli(capsys, args):
+    """cli.main in this process (refusals happen before anything listens): (exit code, stderr)."""
+    code = cli.main(args)
+    return code, capsys.readouterr().err
 
 
 def _wsman(lab, name):
@@ -142,17 +142,17 @@ def test_sigint_stops_cleanly(tmp_path, small_spec):
     ([{'name': 'dup'}, {'name': 'dup'}], ['dup', 'name']),
     ([{'name': 'x', 'address': '10.0.0.1'}], ['x', 'address']),
 ], ids=['bad-state', 'duplicate-host', 'address-off-loopback'])
-def test_invalid_scenario_is_refused_at_start(tmp_path, hosts, words):
+def test_invalid_scenario_is_refused_at_start(tmp_path, capsys, hosts, words):
     spec = testing.write_scenario(tmp_path / 'bad.yml', hosts)
     inventory = tmp_path / 'inv.yml'
-    proc = _run_cli(['fleet', '--spec', spec, '--state-dir', str(tmp_path / 'state'), '--inventory', str(inventory),
-                     '--ready-file', str(tmp_path / 'ready'), '--http-port', str(testing.free_port()),
-                     '--https-port', str(testing.free_port())])
-    assert proc.returncode == 2
-    assert proc.stderr.startswith('winlab: error: ' + spec)
+    code, err = _run_cli(capsys, ['fleet', '--spec', spec, '--state-dir', str(tmp_path / 'state'),
+                                  '--inventory', str(inventory), '--ready-file', str(tmp_path / 'ready'),
+                                  '--http-port', str(testing.free_port()), '--https-port', str(testing.free_port())])
+    assert code == 2
+    assert err.startswith('winlab: error: ' + spec)
     for word in words:
-        assert word in proc.stderr
-    assert testing.LAB_PASSWORD not in proc.stderr
+        assert word in err
+    assert testing.LAB_PASSWORD not in err
     assert not inventory.exists() and not (tmp_path / 'ready').exists()
 
 
@@ -162,18 +162,20 @@ def test_invalid_scenario_is_refused_at_start(tmp_path, hosts, words):
     (['--http-port', '7000', '--https-port', '7000'], '--http-port and --https-port must differ'),
     (['--http-port', '0'], '--http-port must be 1-65535'),
 ], ids=['subnet-outside-loopback', 'subnet-garbage', 'same-ports', 'port-zero'])
-def test_bad_options_are_refused(tmp_path, small_spec, extra, message):
-    proc = _run_cli(['fleet', '--spec', small_spec, '--state-dir', str(tmp_path / 'state'),
-                     '--inventory', str(tmp_path / 'inv.yml')] + extra)
-    assert proc.returncode == 2
-    assert message in proc.stderr
+def test_bad_options_are_refused(tmp_path, capsys, small_spec, extra, message):
+    code, err = _run_cli(capsys, ['fleet', '--spec', small_spec, '--state-dir', str(tmp_path / 'state'),
+                                  '--inventory', str(tmp_path / 'inv.yml')] + extra)
+    assert code == 2
+    assert message in err
+    assert not (tmp_path / 'inv.yml').exists()
 
 
-def test_spec_and_generate_are_exclusive(tmp_path, small_spec):
-    proc = _run_cli(['fleet', '--spec', small_spec, '--generate', '3', '--state-dir', str(tmp_path),
-                     '--inventory', str(tmp_path / 'inv.yml')])
-    assert proc.returncode == 2
-    assert 'not allowed with argument' in proc.stderr
+def test_spec_and_generate_are_exclusive(tmp_path, capsys, small_spec):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(['fleet', '--spec', small_spec, '--generate', '3', '--state-dir', str(tmp_path),
+                  '--inventory', str(tmp_path / 'inv.yml')])
+    assert exc.value.code == 2
+    assert 'not allowed with argument' in capsys.readouterr().err
 
 
 def test_port_taken_is_reported(tmp_path, small_spec):
