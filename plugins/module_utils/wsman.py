@@ -148,22 +148,25 @@ class WSManClient(object):
         except Exception as exc:
             raise connection.map_error(exc, self.settings, operation) from None
 
-    def _send(self, message, operation, retry=True):
+    def _send(self, message, operation, retry=True, pull=False):
+        """Send one message; reads (``retry``) are tried up to len(retry_delays) + 1 times on transient errors."""
         attempts = len(self.retry_delays) + 1 if retry else 1
         for attempt in range(attempts):
             try:
                 return self._send_once(message, operation)
             except (ConnectionFailure, WSManFault) as exc:
-                if attempt + 1 >= attempts or not self._retryable(exc):
+                if attempt + 1 >= attempts or not self._retryable(exc, pull):
                     raise
-                self._reset_transport()
+                if isinstance(exc, ConnectionFailure):
+                    self._reset_transport()
                 time.sleep(self.retry_delays[attempt])
         raise Port25Error("no attempt made", host=self.host, operation=operation)  # pragma: no cover - loop always returns/raises
 
     @staticmethod
-    def _retryable(exc):
+    def _retryable(exc, pull=False):
+        """Connection resets and w:InternalError; for Pull also w:TimedOut, which leaves the context valid (DSP0226)."""
         if isinstance(exc, WSManFault):
-            return exc.is_internal_error
+            return exc.is_internal_error or (pull and exc.is_timed_out)
         return bool(getattr(exc, "transient", False))
 
     def _reset_transport(self):
@@ -200,7 +203,7 @@ class WSManClient(object):
             body = "<n:Pull><n:EnumerationContext>%s</n:EnumerationContext><n:MaxElements>%d</n:MaxElements></n:Pull>" % (
                 escape(page.context), MAX_ELEMENTS)
             try:
-                data = self._send(self.envelope(ACTION_PULL, resource, body), operation)
+                data = self._send(self.envelope(ACTION_PULL, resource, body), operation, pull=True)
             except Port25Error:
                 self.release(namespace, page.context)
                 raise

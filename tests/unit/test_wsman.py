@@ -137,15 +137,32 @@ def test_fault_in_body_of_200_response(settings):
 
 
 def test_failed_pull_releases_context(settings):
-    answers = [read_capture(SERVICE_PAGES[0]), fault_error("omi_wsmanparser_timedout_fault.xml"),
-               read_capture("omi_wsmanparser_timedout_fault.xml")]  # the Release answer does not matter
+    timed_out = [fault_error("omi_wsmanparser_timedout_fault.xml") for _attempt in range(3)]
+    answers = [read_capture(SERVICE_PAGES[0])] + timed_out + [read_capture("omi_wsmanparser_timedout_fault.xml")]  # last: Release
     client, protocol = client_with(settings, answers)
-    with pytest.raises(WSManFault):
+    with pytest.raises(WSManFault) as caught:
         client.enumerate("root/cimv2", "SELECT * FROM Win32_Service")
-    release = protocol.sent[2]
-    assert header(release, "a:Action").text == "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Release"
+    assert caught.value.is_timed_out
+    assert [header(m, "a:Action").text.rsplit("/", 1)[1] for m in protocol.sent] == ["Enumerate", "Pull", "Pull", "Pull", "Release"]
+    release = protocol.sent[4]
     assert body(release).find("n:Release/n:EnumerationContext", NS).text == "uuid:6C0AB864-47F9-4D3E-8601-B786754BBABB"
-    assert client.request_count == 3
+    assert client.request_count == 5
+
+
+def test_pull_timed_out_is_pulled_again_with_same_context(settings):
+    answers = [read_capture(SERVICE_PAGES[0]), fault_error("omi_wsmanparser_timedout_fault.xml")] + [read_capture(n) for n in SERVICE_PAGES[1:]]
+    client, protocol = client_with(settings, answers)
+    assert len(client.enumerate("root/cimv2", "SELECT * FROM Win32_Service")) == 131
+    contexts = [body(m).find("n:Pull/n:EnumerationContext", NS).text for m in protocol.sent[1:3]]
+    assert contexts == ["uuid:6C0AB864-47F9-4D3E-8601-B786754BBABB"] * 2
+    assert protocol.closed == 0
+
+
+def test_enumerate_timed_out_is_not_retried(settings):
+    client, protocol = client_with(settings, [fault_error("omi_wsmanparser_timedout_fault.xml")])
+    with pytest.raises(WSManFault):
+        client.enumerate("root/cimv2", "SELECT * FROM Win32_NTLogEvent")
+    assert len(protocol.sent) == 1
 
 
 # ------------------------------------------------------------------------------------------- retries
@@ -159,9 +176,10 @@ def test_read_retried_after_reset_on_fresh_session(settings):
 
 def test_read_retried_on_internal_error(settings):
     answers = [fault_error("txwinrm_data_error_max_concurrent.xml"), read_capture("txwinrm_server_2003_Win32_Service_star_000.xml")]
-    client, _protocol = client_with(settings, answers)
+    client, protocol = client_with(settings, answers)
     assert len(client.enumerate("root/cimv2", "select * from Win32_Service")) == 104
     assert client.request_count == 2
+    assert protocol.closed == 0  # the session is fine: no reconnect for a server-side InternalError
 
 
 def test_retries_are_bounded(settings):
