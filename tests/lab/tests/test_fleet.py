@@ -127,11 +127,12 @@ def test_restart_continues_from_the_state_dir(tmp_path, small_spec):
     assert (state / 'tls' / 'ca.pem').read_bytes() == ca_before     # inventories written before stay valid
 
 
-def test_sigint_stops_cleanly(tmp_path, small_spec):
+@pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM], ids=['SIGINT', 'SIGTERM'])
+def test_signal_stops_cleanly(tmp_path, small_spec, sig):
     with testing.running_fleet([small_spec], tmp_path / 'state') as lab:
         ready = os.path.join(lab.state_dir, 'ready.json')
         assert os.path.exists(ready)
-        lab.process.send_signal(signal.SIGINT)
+        lab.process.send_signal(sig)
         assert lab.process.wait(15) == 0
         assert not os.path.exists(ready)
         assert 'Traceback' not in lab.stderr()

@@ -151,18 +151,20 @@ def test_ntlm_user_of_another_account_is_refused(transport_lab):
             _soap(transport_lab, 'plain'))
 
 
-def _ntlm_over_tls(lab, name, bindings):
-    """A hand-driven NTLM handshake over HTTPS with the given channel bindings; returns the last status."""
+def _hand_ntlm(lab, name, bindings=None, scheme='https', word='Negotiate', body=b''):
+    """A hand-driven NTLM handshake (raw NTLM tokens under `word`); returns the status of the last leg."""
     client = spnego.client(testing.LAB_USER, testing.LAB_PASSWORD, protocol='ntlm', channel_bindings=bindings)
-    sock = _connect(lab, name, 'https')
+    sock = _connect(lab, name, scheme)
     with sock:
         token = client.step()
         for _leg in range(2):
-            sock.sendall(_request(_soap(lab, name), {'Authorization': 'Negotiate ' + base64.b64encode(token).decode()}))
+            sock.sendall(_request(body, {'Authorization': '%s %s' % (word, base64.b64encode(token).decode())}))
             status, headers, _body = _read_response(sock)
             if status != 401 or client.complete:
                 return status
-            token = client.step(base64.b64decode(headers['WWW-Authenticate'].split(' ', 1)[1]))
+            challenge = headers['WWW-Authenticate']
+            assert challenge.startswith(word + ' ')
+            token = client.step(base64.b64decode(challenge.split(' ', 1)[1]))
     return status
 
 
@@ -173,9 +175,26 @@ def _bindings(cert_hash):
 def test_ntlm_over_https_checks_channel_binding(transport_lab):
     with open(os.path.join(transport_lab.state_dir, 'tls', 'server.pem'), encoding='ascii') as handle:
         cert = ssl.PEM_cert_to_DER_cert(handle.read())
-    assert _ntlm_over_tls(transport_lab, 'secure', _bindings(hashlib.sha256(cert).digest())) == 200
-    assert _ntlm_over_tls(transport_lab, 'secure', _bindings(b'\x01' * 32)) == 401
-    assert _ntlm_over_tls(transport_lab, 'secure', None) == 200       # no bindings sent: accepted (Relaxed)
+    assert _hand_ntlm(transport_lab, 'secure', _bindings(hashlib.sha256(cert).digest()), body=_soap(transport_lab, 'secure')) == 200
+    assert _hand_ntlm(transport_lab, 'secure', _bindings(b'\x01' * 32)) == 401
+    assert _hand_ntlm(transport_lab, 'secure', None) == 200       # no bindings sent: accepted (Relaxed)
+
+
+def test_ntlm_scheme_word_is_answered_in_kind(transport_lab):
+    assert _hand_ntlm(transport_lab, 'plain', scheme='http', word='NTLM') == 200
+    legs = [(x['auth'], x['status']) for x in transport_lab.requests('plain')[-2:]]
+    assert legs == [('ntlm-negotiate', 401), ('ntlm-authenticate', 200)]
+
+
+def test_authenticate_without_negotiate_is_refused(transport_lab):
+    sock = _connect(transport_lab, 'plain')
+    with sock:
+        bogus = base64.b64encode(b'NTLMSSP\x00\x03\x00\x00\x00' + b'\x00' * 60).decode()
+        sock.sendall(_request(b'', {'Authorization': 'Negotiate ' + bogus}))
+        status, headers, body = _read_response(sock)
+        assert (status, body, headers.get_all('WWW-Authenticate')) == (401, b'', ['Negotiate'])
+        sock.sendall(_request(b'', {'Authorization': 'Negotiate %%%not-base64'}))
+        assert _read_response(sock)[0] == 401
 
 
 def test_unencrypted_soap_over_http_is_refused_after_ntlm(transport_lab):
