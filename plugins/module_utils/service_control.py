@@ -15,7 +15,8 @@ from ansible_collections.mailops.port25.plugins.module_utils import errors, wql
 
 NAMESPACE = 'root/cimv2'
 CLASS_NAME = 'Win32_Service'
-PROPERTIES = ('Name', 'State', 'StartMode', 'DelayedAutoStart', 'ProcessId', 'ExitCode', 'ServiceSpecificExitCode')
+# DelayedAutoStart is left out: Win32_Service only has it from Windows Server 2016 (and ChangeStartMode cannot set it).
+PROPERTIES = ('Name', 'State', 'StartMode', 'ProcessId', 'ExitCode', 'ServiceSpecificExitCode')
 
 # Win32_Service.State -> normalised spelling.
 STATES = {
@@ -102,10 +103,6 @@ def _int_or_none(value):
     return number
 
 
-def _bool(value):
-    return str(value).strip().lower() == 'true'
-
-
 def service_from_instance(instance):
     """Win32_Service instance dict (as the client returns it) -> normalised service dict."""
     pid = _int_or_none(instance.get('ProcessId'))
@@ -114,7 +111,6 @@ def service_from_instance(instance):
         'exists': True,
         'state': normalise_state(instance.get('State')),
         'start_mode': normalise_start_mode(instance.get('StartMode')),
-        'delayed_auto_start': _bool(instance.get('DelayedAutoStart')),
         'pid': pid or None,
         'exit_code': _int_or_none(instance.get('ExitCode')),
         'service_specific_exit_code': _int_or_none(instance.get('ServiceSpecificExitCode')),
@@ -122,8 +118,8 @@ def service_from_instance(instance):
 
 
 def missing_service(name):
-    return {'name': name, 'exists': False, 'state': None, 'start_mode': None, 'delayed_auto_start': False, 'pid': None,
-            'exit_code': None, 'service_specific_exit_code': None}
+    return {'name': name, 'exists': False, 'state': None, 'start_mode': None, 'pid': None, 'exit_code': None,
+            'service_specific_exit_code': None}
 
 
 def read_service(client, name):

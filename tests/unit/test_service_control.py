@@ -123,7 +123,7 @@ class FakeSCM(object):
 
 def service(state='Running', mode='Auto', pid=1234):
     return {'State': state, 'StartMode': mode, 'ProcessId': pid if state == 'Running' else 0, 'ExitCode': 0,
-            'ServiceSpecificExitCode': 0, 'DelayedAutoStart': 'false'}
+            'ServiceSpecificExitCode': 0}
 
 
 def kb_host(**kwargs):
@@ -164,9 +164,9 @@ def test_start_mode_spellings(raw, expected):
 
 def test_service_from_instance_reads_exit_codes_and_no_process():
     svc = sc.service_from_instance({'Name': 'MSExchangeIMC', 'State': 'Stopped', 'StartMode': 'Auto', 'ProcessId': '0',
-                                    'ExitCode': '1066', 'ServiceSpecificExitCode': '10048', 'DelayedAutoStart': 'false'})
-    assert svc == {'name': 'MSExchangeIMC', 'exists': True, 'state': 'stopped', 'start_mode': 'auto', 'delayed_auto_start': False,
-                   'pid': None, 'exit_code': 1066, 'service_specific_exit_code': 10048}
+                                    'ExitCode': '1066', 'ServiceSpecificExitCode': '10048'})
+    assert svc == {'name': 'MSExchangeIMC', 'exists': True, 'state': 'stopped', 'start_mode': 'auto', 'pid': None,
+                   'exit_code': 1066, 'service_specific_exit_code': 10048}
     assert sc.exit_code_text(svc) == ('exit code 1066 (the service reported a service-specific error), '
                                       'service-specific error 10048 (WSAEADDRINUSE: another program holds the port)')
 
