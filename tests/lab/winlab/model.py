@@ -17,7 +17,7 @@ import time
 import zlib
 
 STATE_FORMAT = 1
-MAX_EVENTS = 2000          # per host; the oldest records are dropped first, as a full log that overwrites does
+MAX_EVENTS = 500           # per host; the oldest records are dropped first, as a full log that overwrites does
 BOOT_AGE = 3 * 86400       # the host booted three days before the lab started
 
 # Win32_Service method return values (documented ReturnValue table of StartService/StopService/ChangeStartMode)
@@ -138,6 +138,9 @@ class Host:
             }
             if raw['state'] == 'stopped' and raw['exit_code']:
                 svc['exit_code'] = raw['exit_code']
+                if raw['exit_code'] == ERROR_SERVICE_SPECIFIC_ERROR and raw['listens']:
+                    # the only service-specific error the lab models is the bind failure of its scenarios
+                    svc['specific_exit_code'] = WSAEADDRINUSE
             self.services[svc['name'].lower()] = svc
         for svc in self.services.values():
             if self._spec_state(svc) == 'running':

@@ -728,3 +728,40 @@ def _dispatch(ctx):
     if req.action.startswith(req.resource_uri + '/') and req.resource_uri.lower().startswith(cim.WMI_PREFIX):
         return do_invoke(ctx, req.action[len(req.resource_uri) + 1:])
     raise ctx.action_not_supported()
+
+
+# ------------------------------------------------------------------------------------------------ request builder
+def request_envelope(action, resource_uri, body='', selectors=None, message_id=None, max_envelope=153600,
+                     timeout='PT60S', to='http://127.0.0.1:5985/wsman', options=None):
+    """A request in the shape pywinrm sends (its prefixes: s/wsa/wsman), for tests, benchmarks and demos."""
+    sel = ''
+    if selectors:
+        sel = '<wsman:SelectorSet>%s</wsman:SelectorSet>' % ''.join(
+            '<wsman:Selector Name="%s">%s</wsman:Selector>' % (_esc(k), _esc(v)) for k, v in selectors.items())
+    opt = ''
+    if options:
+        opt = '<wsman:OptionSet>%s</wsman:OptionSet>' % ''.join(
+            '<wsman:Option Name="%s">%s</wsman:Option>' % (_esc(k), _esc(v)) for k, v in options.items())
+    return ('<s:Envelope xmlns:s="%s" xmlns:wsa="%s" xmlns:wsman="%s" xmlns:wsen="%s" xmlns:rsp="%s"><s:Header>'
+            '<wsa:To>%s</wsa:To><wsa:ReplyTo><wsa:Address s:mustUnderstand="true">%s</wsa:Address></wsa:ReplyTo>'
+            '<wsman:MaxEnvelopeSize s:mustUnderstand="true">%d</wsman:MaxEnvelopeSize><wsa:MessageID>%s'
+            '</wsa:MessageID><wsman:Locale s:mustUnderstand="false" xml:lang="en-US"/><wsman:OperationTimeout>%s'
+            '</wsman:OperationTimeout><wsman:ResourceURI s:mustUnderstand="true">%s</wsman:ResourceURI>'
+            '<wsa:Action s:mustUnderstand="true">%s</wsa:Action>%s%s</s:Header><s:Body>%s</s:Body></s:Envelope>'
+            % (NS_S, NS_A, NS_W, NS_N, NS_RSP, _esc(to), ANONYMOUS, max_envelope,
+               message_id or 'uuid:' + _uuid(), timeout, _esc(resource_uri), _esc(action), sel, opt, body)).encode('utf-8')
+
+
+def enumerate_body(wql_text=None, optimize=True, max_elements=32000):
+    """<wsen:Enumerate> with the WQL filter and OptimizeEnumeration/MaxElements as the collection sends them."""
+    parts = []
+    if optimize:
+        parts.append('<wsman:OptimizeEnumeration/><wsman:MaxElements>%d</wsman:MaxElements>' % max_elements)
+    if wql_text is not None:
+        parts.append('<wsman:Filter Dialect="%s">%s</wsman:Filter>' % (WQL_DIALECT, _esc(wql_text)))
+    return '<wsen:Enumerate>%s</wsen:Enumerate>' % ''.join(parts)
+
+
+def pull_body(context, max_elements=32000):
+    return ('<wsen:Pull><wsen:EnumerationContext>%s</wsen:EnumerationContext><wsen:MaxElements>%d</wsen:MaxElements>'
+            '</wsen:Pull>' % (_esc(context), max_elements))
