@@ -31,6 +31,8 @@ import spnego.exceptions
 from spnego._ntlm_raw.messages import Authenticate, AvId, NTClientChallengeV2
 from spnego._spnego import unpack_token
 
+from winlab import write_file_atomic
+
 ENCRYPTED_PROTOCOL = 'application/HTTP-SPNEGO-session-encrypted'
 BOUNDARY = b'--Encrypted Boundary'
 ENCRYPTED_CONTENT_TYPE = 'multipart/encrypted;protocol="%s";boundary="Encrypted Boundary"' % ENCRYPTED_PROTOCOL
@@ -63,12 +65,7 @@ def write_user_file(directory, username, password):
     lines = ['%s:%s:%s' % (domain, user, password)]
     if domain:
         lines.append(':%s:%s' % (user, password))
-    data = ('\n'.join(lines) + '\n').encode('utf-8')
-    tmp = path + '.tmp'
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, 'wb') as handle:
-        handle.write(data)
-    os.replace(tmp, path)
+    write_file_atomic(path, '\n'.join(lines) + '\n')
     return path
 
 

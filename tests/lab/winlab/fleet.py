@@ -14,6 +14,7 @@ import signal
 import yaml
 
 from winlab import auth as lab_auth
+from winlab import write_file_atomic
 from winlab import model, reqlog, scenario, server, tls
 
 DEFAULT_SUBNET = '127.77.0.0/16'
@@ -81,16 +82,6 @@ def build_inventory(specs, addresses, http_port, https_port, ca_path):
     return {'all': {'children': children}}
 
 
-def _write_atomic(path, text):
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp = path + '.tmp'
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, 'w', encoding='utf-8') as handle:
-        handle.write(text)
-    os.replace(tmp, path)
-
-
 def _raise_fd_limit(needed):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and soft < needed:
@@ -134,8 +125,8 @@ class Fleet:
         return build_inventory(self.specs, self.addresses, self.http_port, self.https_port, self.tls.ca_path)
 
     def write_inventory(self, path):
-        _write_atomic(path, '# written by python -m winlab fleet; lab credentials only\n'
-                      + yaml.safe_dump(self.inventory(), default_flow_style=False, sort_keys=False))
+        text = yaml.safe_dump(self.inventory(), default_flow_style=False, sort_keys=False)
+        write_file_atomic(path, '# written by python -m winlab fleet; lab credentials only\n' + text)
 
     async def run(self, inventory_path, ready_file=None, stop_event=None):
         """Listen on every address, write inventory and ready file, serve until stop_event is set."""
@@ -152,7 +143,7 @@ class Fleet:
                 raise FleetError('cannot listen (ports %d/%d): %s' % (self.http_port, self.https_port, exc)) from None
             self.write_inventory(inventory_path)
             if ready_file:
-                _write_atomic(ready_file, json.dumps({
+                write_file_atomic(ready_file, json.dumps({
                     'pid': os.getpid(), 'hosts': len(self.specs), 'http_port': self.http_port,
                     'https_port': self.https_port, 'inventory': os.path.abspath(inventory_path),
                     'state_dir': self.state_dir, 'ca_path': self.tls.ca_path}) + '\n')

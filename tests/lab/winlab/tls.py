@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from winlab import write_file_atomic
+
 CA_NAME = 'winlab test CA'
 VALID_DAYS = 3650
 
@@ -40,21 +42,6 @@ class TlsFiles:
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.load_cert_chain(self.cert_path, self.key_path)
         return ctx
-
-
-def _write_private(path, data):
-    tmp = path + '.tmp'
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, 'wb') as handle:
-        handle.write(data)
-    os.replace(tmp, path)
-
-
-def _write_public(path, data):
-    tmp = path + '.tmp'
-    with open(tmp, 'wb') as handle:
-        handle.write(data)
-    os.replace(tmp, path)
 
 
 def _key_pem(key):
@@ -78,8 +65,8 @@ def _make_ca(ca_path, ca_key_path):
                                          crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .sign(key, hashes.SHA256()))
-    _write_private(ca_key_path, _key_pem(key))
-    _write_public(ca_path, cert.public_bytes(serialization.Encoding.PEM))
+    write_file_atomic(ca_key_path, _key_pem(key))
+    write_file_atomic(ca_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
     return cert, key
 
 
@@ -109,8 +96,8 @@ def _make_server(ca_cert, ca_key, addresses, names, cert_path, key_path):
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
             .sign(ca_key, hashes.SHA256()))
-    _write_private(key_path, _key_pem(key))
-    _write_public(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+    write_file_atomic(key_path, _key_pem(key))
+    write_file_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
     return cert
 
 
