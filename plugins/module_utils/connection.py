@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
 import os
 import re
@@ -25,6 +26,7 @@ from ansible_collections.mailops.port25.plugins.module_utils import cim
 try:
     import requests
     import winrm.exceptions
+    import winrm.transport
     from winrm.protocol import Protocol
     HAS_WINRM = True
     WINRM_IMPORT_ERROR = None
@@ -32,6 +34,14 @@ except ImportError:
     HAS_WINRM = False
     WINRM_IMPORT_ERROR = traceback.format_exc()
     Protocol = None
+
+try:
+    import spnego
+    from requests_ntlm import HttpNtlmAuth
+    from requests_ntlm.requests_ntlm import ShimSessionSecurity
+    HAS_NTLM = True
+except ImportError:
+    HAS_NTLM = False
 
 ENV_PREFIX = "MAILOPS_WINRM_"
 TRANSPORTS = ("ntlm", "kerberos", "credssp", "basic", "certificate")
@@ -254,6 +264,79 @@ def settings_from_params(params):
     )
 
 
+if HAS_WINRM and HAS_NTLM:
+
+    class PreemptiveNtlmAuth(HttpNtlmAuth):
+        """NTLM that sends its NEGOTIATE token with the first request of a session, as the Windows WinRM client does.
+
+        requests-ntlm waits for a 401 before negotiating: three HTTP legs per session instead of two.
+        Later 401s (a new TCP connection) fall back to the library's own handshake.
+        """
+
+        def __init__(self, username, password, send_cbt=True):
+            super(PreemptiveNtlmAuth, self).__init__(username, password, send_cbt=send_cbt)
+            self._pending = None
+
+        def __call__(self, request):
+            request.headers["Connection"] = "Keep-Alive"
+            if self.session_security is None and self._pending is None and "Authorization" not in request.headers:
+                host = requests.utils.urlparse(request.url).hostname
+                self._pending = spnego.client(self.username, self.password, protocol="ntlm", hostname=host, service="http",
+                                              options=spnego.NegotiateOptions.use_ntlm)
+                request.headers["Authorization"] = "Negotiate " + base64.b64encode(self._pending.step()).decode("ascii")
+                request.register_hook("response", self._answer_challenge)
+            else:
+                request.register_hook("response", self.response_hook)
+            return request
+
+        def _answer_challenge(self, response, **kwargs):
+            client, self._pending = self._pending, None
+            challenge = _challenge_token(response)
+            if response.status_code != 401 or challenge is None:
+                return response
+            cert_hash = self._get_server_cert(response)
+            bindings = spnego.channel_bindings.GssChannelBindings(
+                application_data=b"tls-server-end-point:" + cert_hash) if cert_hash else None
+            # Release the connection before reusing it: NTLM authenticates the TCP connection itself.
+            response.content  # pylint: disable=pointless-statement
+            response.raw.release_conn()
+            retry = response.request.copy()
+            retry.headers["Authorization"] = "Negotiate " + base64.b64encode(client.step(challenge, channel_bindings=bindings)).decode("ascii")
+            answer = response.connection.send(retry, **dict(kwargs, stream=False))
+            answer.history.append(response)
+            if answer.status_code != 401:
+                self.session_security = ShimSessionSecurity(client)
+            return answer
+
+    def _challenge_token(response):
+        """The NTLM CHALLENGE of a 401 (``WWW-Authenticate: Negotiate <base64>``), or None."""
+        for value in response.headers.get("www-authenticate", "").split(","):
+            scheme, _sep, token = value.strip().partition(" ")
+            if scheme.lower() in ("negotiate", "ntlm") and token.strip():
+                try:
+                    return base64.b64decode(token.strip())
+                except (TypeError, ValueError):
+                    return None
+        return None
+
+    class PreemptiveTransport(winrm.transport.Transport):
+        """pywinrm's Transport with PreemptiveNtlmAuth in place of HttpNtlmAuth (same session, same encryption)."""
+
+        def _swap_auth(self, session):
+            if type(session.auth) is HttpNtlmAuth:  # pylint: disable=unidiomatic-typecheck
+                session.auth = PreemptiveNtlmAuth(self.username, self.password, send_cbt=self.send_cbt)
+
+        def setup_encryption(self, session):
+            # Called from build_session before the first (blank) message when messages are encrypted.
+            self._swap_auth(session)
+            super(PreemptiveTransport, self).setup_encryption(session)
+
+        def build_session(self):
+            session = super(PreemptiveTransport, self).build_session()
+            self._swap_auth(session)
+            return session
+
+
 def require_winrm():
     """Raise MissingDependency when pywinrm (or requests) cannot be imported."""
     if not HAS_WINRM:
@@ -264,7 +347,7 @@ def create_protocol(settings):
     """Build one pywinrm Protocol (one requests session, created on first use) for ``settings``."""
     require_winrm()
     try:
-        return Protocol(
+        protocol = Protocol(
             endpoint=settings.endpoint,
             transport=settings.transport,
             username=settings.user,
@@ -282,6 +365,10 @@ def create_protocol(settings):
         )
     except Exception as exc:
         raise map_error(exc, settings, "connect")
+    if settings.transport == "ntlm" and HAS_NTLM and type(protocol.transport) is winrm.transport.Transport:  # pylint: disable=unidiomatic-typecheck
+        # Same object, one more method override: saves one HTTP round trip per host and task.
+        protocol.transport.__class__ = PreemptiveTransport
+    return protocol
 
 
 def _env_ca_bundle():

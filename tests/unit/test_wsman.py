@@ -375,6 +375,8 @@ def test_lab_ntlm_http_one_session(lab):
     log = lab.requests("plain")
     assert count == len(wsman_requests(lab, "plain"))
     assert len({r["conn"] for r in log}) == 1  # one TCP connection, one NTLM handshake, for everything
+    # NEGOTIATE goes with the first request: two authentication legs, not three
+    assert [(r["auth"], r["status"]) for r in log[:3]] == [("ntlm-negotiate", 401), ("ntlm-authenticate", 200), ("none", 200)]
 
 
 def test_lab_invoke_and_reread(lab):
@@ -388,6 +390,10 @@ def test_lab_https_with_ca_validation(lab):
     with lab_client(lab, "tls", winrm_scheme="https", winrm_port=lab.https_port, winrm_ca_trust_path=lab.ca_path) as client:
         assert client.settings.endpoint.startswith("https://")
         assert len(client.enumerate("root/cimv2", "SELECT Name FROM Win32_Service")) >= 2
+        assert client.get("root/cimv2", "Win32_Service", {"Name": "SMTPSVC"})["Name"] == "SMTPSVC"
+    # over TLS the first message itself carries NEGOTIATE, then AUTHENTICATE (with channel binding) and the body again
+    log = lab.requests("tls")
+    assert [(r["auth"], r["status"]) for r in log[-3:]] == [("ntlm-negotiate", 401), ("ntlm-authenticate", 200), ("none", 200)]
 
 
 def test_lab_basic_over_https(lab):
