@@ -116,13 +116,14 @@ def test_pypsrp_invoke_stop_service_changes_the_host(tmp_path, small_spec):
         assert lab.requests('ex55')[-2]['action'] == WIN32_SERVICE + '/StopService'
 
 
-def test_ansible_raw_through_the_winrm_connection_plugin(transport_lab):
+@pytest.mark.parametrize('host', ['plain', 'secure'], ids=['ntlm-http-sealed', 'basic-https-validated'])
+def test_ansible_raw_through_the_winrm_connection_plugin(transport_lab, host):
     env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING='False', ANSIBLE_NOCOLOR='1', ANSIBLE_STDOUT_CALLBACK='default',
                ANSIBLE_LOCAL_TEMP=str(os.path.join(transport_lab.state_dir, 'ansible-tmp')))
     ansible = os.path.join(os.path.dirname(sys.executable), 'ansible')
-    proc = subprocess.run([ansible, '-i', transport_lab.inventory_path, 'plain', '-m', 'raw', '-a', 'sc query SMTPSVC'],
+    proc = subprocess.run([ansible, '-i', transport_lab.inventory_path, host, '-m', 'raw', '-a', 'sc query SMTPSVC'],
                           capture_output=True, text=True, env=env, timeout=120, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert 'plain | CHANGED | rc=0' in proc.stdout
+    assert '%s | CHANGED | rc=0' % host in proc.stdout
     assert 'SERVICE_NAME: SMTPSVC' in proc.stdout
     assert 'RUNNING' in proc.stdout
