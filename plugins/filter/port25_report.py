@@ -557,7 +557,12 @@ def _host_details(index: int, host: dict) -> str:
 
 def _host_row(index: int, host: dict) -> str:
     rank = {'failed': 0, 'noncompliant': 1, 'compliant': 2, 'unknown': 3}
-    changed = sum(1 for a in host['actions'] if a.get('changed'))
+    if host['check_mode']:
+        changed = len(host['actions'])
+        changes = '%d predicted' % changed if changed else '0'
+    else:
+        changed = sum(1 for a in host['actions'] if a.get('changed'))
+        changes = str(changed)
     codes = [f.get('code') for f in host['findings'] if isinstance(f, dict) and f.get('severity') == 'error']
     note = '<span class="err">%s</span>' % esc(host['error']) if host['error'] else '<br>'.join(esc(c) for c in codes) or '-'
     flags = '<br>'.join(esc(f.get('code')) for f in host['flags'] if isinstance(f, dict)) or '-'
@@ -568,7 +573,7 @@ def _host_row(index: int, host: dict) -> str:
          '%s<span class="arrow">&rarr;</span>%s' % (_badge(host['before']['verdict']), _badge(host['verdict']))),
         ('', None, esc(host['profile'] or '-')),
         ('wrap', None, esc(_owner_text(host['after']['owner'] or host['before']['owner']))),
-        ('', changed, changed),
+        ('', changed, changes),
         ('', len(host['flags']), flags),
         ('wrap', None, note),
     ]

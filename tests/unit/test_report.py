@@ -184,6 +184,7 @@ def test_mode_is_check_when_every_recorded_host_ran_in_check_mode():
     assert (data['summary']['changed'], data['summary']['actions'], data['summary']['predicted']) == (2, 0, 6)
     page = report.render_html(data)
     assert page.count('<td>predicted, not made (check mode)</td>') == 6
+    assert page.count('<td data-sort="3">3 predicted</td>') == 2
     assert 'check mode (nothing changed)' in page and '<span>Hosts to change</span>' in page
     case = ET.fromstring(report.render_junit(data)).find('testsuite/testcase')
     assert case.find('system-out').text.splitlines()[1] == 'stop SMTPSVC: running/auto -> stopped/auto (predicted, check mode)'
