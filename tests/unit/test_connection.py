@@ -14,6 +14,7 @@ import pytest
 import requests
 import urllib3
 import winrm.exceptions
+import winrm.transport
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.mailops.port25.plugins.module_utils import connection
@@ -194,6 +195,16 @@ def test_create_protocol_maps_settings():
     assert (protocol.operation_timeout_sec, protocol.read_timeout_sec) == (25, 35)
     assert (transport.server_cert_validation, transport.message_encryption, transport.proxy) == ("validate", "auto", None)
     assert transport.session is None  # the session is built on first use and then reused
+
+
+def test_ntlm_uses_preemptive_negotiate_other_transports_do_not():
+    ntlm = connection.create_protocol(connection.settings_from_params(params()))  # HTTPS: no blank encryption setup message
+    assert type(ntlm.transport) is connection.PreemptiveTransport  # pylint: disable=unidiomatic-typecheck
+    basic = connection.create_protocol(connection.settings_from_params(params(winrm_transport="basic")))
+    assert type(basic.transport) is winrm.transport.Transport  # pylint: disable=unidiomatic-typecheck
+    session = ntlm.transport.build_session()
+    assert isinstance(session.auth, connection.PreemptiveNtlmAuth)
+    assert (session.auth.username, session.auth.password) == ("EXAMPLE\\ops", PASSWORD)
 
 
 def test_create_protocol_ipv6_endpoint():
