@@ -136,7 +136,8 @@ def main():
     measured = counts_after - counts_before
     print('lab throughput: %d hosts (generated), %d concurrent pywinrm clients (NTLM, sealed Enumerate with WQL), '
           '%d client processes' % (args.hosts, args.clients, len(procs)))
-    print('  machine: %d CPU cores; the clients run here too and compete with the lab for them' % os.cpu_count())
+    print('  machine: %d CPU cores; the clients run here too and compete with the lab for them '
+          '(1-minute load average at the end: %.1f)' % (os.cpu_count(), os.getloadavg()[0]))
     print('  fleet start (all hosts listening): %.1f s' % startup)
     print('  requests/s served by the lab (request log, %.0f s window after %.0f s warm-up): %.0f'
           % (window, args.warmup, measured / window))
