@@ -111,6 +111,7 @@ REPORT_FORMAT = 1
 DEFAULT_TITLE = 'Port 25 bind conflict report'
 NO_RESULT_ERROR = 'failed before any result was recorded'
 LEFT_PLAY_ERROR = 'the host failed or became unreachable after its result was recorded'
+NOT_IN_INVENTORY = 'the host is not in the inventory'
 OUTPUTS = ('data', 'json', 'html', 'junit')
 VERDICTS = ('compliant', 'noncompliant', 'failed')
 STATE_VERDICTS = ('compliant', 'noncompliant', 'unknown')
@@ -643,14 +644,18 @@ RENDERERS = {'data': lambda report: report, 'json': render_json, 'html': render_
 
 
 def _host_result(hostvars, host: str):
+    """The host's bind_conflict_result, None when it has none, or an error entry for a host not in the inventory."""
     try:
-        host_vars = hostvars[host]
-    except KeyError:
-        return None
+        if host not in hostvars:
+            return {'error': NOT_IN_INVENTORY}
+    except TypeError:
+        pass
     try:
-        return host_vars.get('bind_conflict_result')
-    except AttributeError:
+        result = hostvars[host].get('bind_conflict_result')
+    except (KeyError, AttributeError):
         return None
+    # Anything else (an undefined value, a string) is not a recorded result.
+    return result if isinstance(result, Mapping) else None
 
 
 def port25_report(hosts, hostvars, output='data', generated=None, title=DEFAULT_TITLE, play_hosts=None, active_hosts=None):

@@ -348,6 +348,9 @@ class _LazyHostVars:
     def __getitem__(self, host):
         return self._data[host]
 
+    def __contains__(self, host):
+        return host in self._data
+
 
 def test_filter_reads_hostvars_and_renders_each_output():
     results = fleet_results()
@@ -361,6 +364,9 @@ def test_filter_reads_hostvars_and_renders_each_output():
     assert json.loads(report.port25_report(hosts, hostvars, 'json', GENERATED)) == report.port25_report(hosts, hostvars, generated=GENERATED)
     assert report.port25_report(hosts, hostvars, 'html', GENERATED).startswith('<!DOCTYPE html>')
     assert ET.fromstring(report.port25_report(hosts, hostvars, 'junit', GENERATED).encode()).get('tests') == '2'
+    hostvars._data['odd'] = {'bind_conflict_result': 'not a mapping'}
+    assert [(h['host'], h['error']) for h in report.port25_report(['typo', 'odd'], hostvars, generated=GENERATED)['hosts']] == [
+        ('typo', 'the host is not in the inventory'), ('odd', 'failed before any result was recorded')]
     # Without active_hosts nothing is inferred from the play.
     assert report.port25_report(['mail01.corp.example'], hostvars, generated=GENERATED)['hosts'][0]['verdict'] == 'compliant'
 
