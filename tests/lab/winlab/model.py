@@ -121,6 +121,9 @@ class Host:
             }
             for port in proc['listens']:
                 self.listeners.append({'port': port, 'pid': pid, 'owner': 'process', 'created': self.boot + 20})
+        shared = {}
+        for raw in self.spec.services:
+            shared[raw['process']] = shared.get(raw['process'], 0) + 1
         for raw in self.spec.services:
             svc = {
                 'name': raw['name'], 'display_name': raw['display_name'], 'description': raw['description'],
@@ -131,8 +134,8 @@ class Host:
                 'start_seconds': raw['start_seconds'], 'stop_seconds': raw['stop_seconds'],
                 'depends_on': list(raw['depends_on']), 'listens': list(raw['listens']),
                 'on_bind_failure': [dict(e) for e in raw['on_bind_failure']],
-                'service_type': raw['service_type'] or ('Share Process' if raw['process'].lower().startswith('svchost')
-                                                        else 'Own Process'),
+                'service_type': raw['service_type'] or ('Share Process' if shared[raw['process']] > 1
+                                                        or raw['process'].lower().startswith('svchost') else 'Own Process'),
                 'exit_code': 1077 if raw['start_mode'] != 'auto' else 0,   # 1077: never started since boot
                 'specific_exit_code': 0, 'pid': 0, 'pending_until': None, 'checkpoint': 0, 'wait_hint': 0,
             }
