@@ -319,21 +319,24 @@ if HAS_WINRM and HAS_NTLM:
                     return None
         return None
 
-    class PreemptiveTransport(winrm.transport.Transport):
-        """pywinrm's Transport with PreemptiveNtlmAuth in place of HttpNtlmAuth (same session, same encryption)."""
+    class Port25Transport(winrm.transport.Transport):
+        """pywinrm's Transport, with PreemptiveNtlmAuth in place of HttpNtlmAuth and no per-request environment lookups."""
 
-        def _swap_auth(self, session):
+        def _adjust(self, session):
             if type(session.auth) is HttpNtlmAuth:  # pylint: disable=unidiomatic-typecheck
                 session.auth = PreemptiveNtlmAuth(self.username, self.password, send_cbt=self.send_cbt)
+            # Proxies and the CA bundle are resolved once in create_protocol(); with trust_env requests would scan
+            # the environment (proxies, .netrc) again for every message, which costs controller CPU per host.
+            session.trust_env = False
 
         def setup_encryption(self, session):
             # Called from build_session before the first (blank) message when messages are encrypted.
-            self._swap_auth(session)
-            super(PreemptiveTransport, self).setup_encryption(session)
+            self._adjust(session)
+            super(Port25Transport, self).setup_encryption(session)
 
         def build_session(self):
-            session = super(PreemptiveTransport, self).build_session()
-            self._swap_auth(session)
+            session = super(Port25Transport, self).build_session()
+            self._adjust(session)
             return session
 
 
@@ -365,9 +368,9 @@ def create_protocol(settings):
         )
     except Exception as exc:
         raise map_error(exc, settings, "connect")
-    if settings.transport == "ntlm" and HAS_NTLM and type(protocol.transport) is winrm.transport.Transport:  # pylint: disable=unidiomatic-typecheck
-        # Same object, one more method override: saves one HTTP round trip per host and task.
-        protocol.transport.__class__ = PreemptiveTransport
+    if HAS_NTLM and type(protocol.transport) is winrm.transport.Transport:  # pylint: disable=unidiomatic-typecheck
+        # Same object and state, two methods overridden (see Port25Transport).
+        protocol.transport.__class__ = Port25Transport
     return protocol
 
 

@@ -199,12 +199,14 @@ def test_create_protocol_maps_settings():
 
 def test_ntlm_uses_preemptive_negotiate_other_transports_do_not():
     ntlm = connection.create_protocol(connection.settings_from_params(params()))  # HTTPS: no blank encryption setup message
-    assert type(ntlm.transport) is connection.PreemptiveTransport  # pylint: disable=unidiomatic-typecheck
-    basic = connection.create_protocol(connection.settings_from_params(params(winrm_transport="basic")))
-    assert type(basic.transport) is winrm.transport.Transport  # pylint: disable=unidiomatic-typecheck
     session = ntlm.transport.build_session()
-    assert isinstance(session.auth, connection.PreemptiveNtlmAuth)
+    assert type(session.auth) is connection.PreemptiveNtlmAuth  # pylint: disable=unidiomatic-typecheck
     assert (session.auth.username, session.auth.password) == ("EXAMPLE\\ops", PASSWORD)
+    assert session.trust_env is False
+    basic = connection.create_protocol(connection.settings_from_params(params(winrm_transport="basic")))
+    session = basic.transport.build_session()
+    assert type(session.auth) is requests.auth.HTTPBasicAuth  # pylint: disable=unidiomatic-typecheck
+    assert session.trust_env is False
 
 
 def test_create_protocol_ipv6_endpoint():
