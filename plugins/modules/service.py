@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 module: service
 short_description: Stop, start, enable or disable a Windows service over WMI, with a deadline
 version_added: 0.1.0
-author: mailops.port25 developers
+author: mailops.port25 developers (@mailops)
 description:
   - Brings one Windows service to a state (running or stopped) and a start mode (auto, manual or disabled) with the
     C(Win32_Service) methods C(StopService), C(StartService) and C(ChangeStartMode), called over WinRM
@@ -88,7 +88,7 @@ attributes:
   check_mode:
     support: full
     details:
-      - Reads the service and predicts RV(changed), RV(actions) and RV(after) exactly; sends no method call.
+      - Reads the service and predicts C(changed), RV(actions) and RV(after) exactly; sends no method call.
       - Failures the host would give (a disabled service asked to start, running dependents) are predicted too.
   diff_mode:
     support: full
@@ -155,7 +155,7 @@ before:
 after:
   description:
     - The service after the task, with the same keys as RV(before).
-    - In check mode, the predicted state; RV(after.pid) is V(null) when the state would change.
+    - In check mode, the predicted state; C(after.pid) is V(null) when the state would change.
   returned: success
   type: dict
   sample: {state: stopped, start_mode: disabled, pid: null, exists: true}

@@ -25,6 +25,7 @@ BIN = os.path.dirname(sys.executable)
 COLLECTIONS = os.path.join(REPO, '.venv', 'collections')
 
 KB_HOST = 'ex55-smtp'
+RECAP_KEYS = ('ok', 'changed', 'unreachable', 'failed', 'skipped', 'rescued', 'ignored')
 _RECAP = re.compile(r'^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)\s+rescued=(\d+)\s+ignored=(\d+)',
                     re.MULTILINE)
 
@@ -85,9 +86,7 @@ class Run(object):
         self.stdout = completed.stdout
         self.stderr = completed.stderr
         self.report_dir = report_dir
-        self.recap = dict((m.group(1), dict(zip(('ok', 'changed', 'unreachable', 'failed', 'skipped', 'rescued', 'ignored'),
-                                                  (int(g) for g in m.groups()[1:]))))
-                          for m in _RECAP.finditer(self.stdout))
+        self.recap = dict((m.group(1), dict(zip(RECAP_KEYS, (int(g) for g in m.groups()[1:])))) for m in _RECAP.finditer(self.stdout))
 
     @property
     def output(self):

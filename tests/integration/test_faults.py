@@ -58,4 +58,3 @@ def test_faulty_hosts_fail_alone_with_clear_messages(tmp_path):
         assert dict((name, services(lab, name)) for name in untouched) == untouched
         # Within the timeouts: nothing waited for the 20/30 s defaults or for a hung connection.
         assert elapsed < 120, elapsed
-
