@@ -132,8 +132,16 @@ def test_signal_stops_cleanly(tmp_path, small_spec, sig):
     with testing.running_fleet([small_spec], tmp_path / 'state') as lab:
         ready = os.path.join(lab.state_dir, 'ready.json')
         assert os.path.exists(ready)
-        lab.process.send_signal(sig)
-        assert lab.process.wait(15) == 0
+        address = (lab.hosts['ex55']['ansible_host'], lab.http_port)
+        # clients still connected when the signal comes: one idle keep-alive, one half-way through a request
+        with socket.create_connection(address, timeout=5) as idle, \
+                socket.create_connection(address, timeout=5) as busy:
+            idle.sendall(b'POST /wsman HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n')
+            assert idle.recv(12) == b'HTTP/1.1 401'
+            busy.sendall(b'POST /wsman HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n<s:Env')
+            time.sleep(0.2)
+            lab.process.send_signal(sig)
+            assert lab.process.wait(15) == 0
         assert not os.path.exists(ready)
         assert 'Traceback' not in lab.stderr()
 

@@ -122,6 +122,7 @@ class LabServer:
         self.limits = limits or Limits()
         self._servers = []
         self._writers = set()
+        self._tasks = set()
         self._conn_ids = itertools.count(1)
 
     async def start(self):
@@ -142,6 +143,10 @@ class LabServer:
             server.close()
         for writer in list(self._writers):
             writer.transport.abort()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         for server in self._servers:
             await server.wait_closed()
         self._servers = []
@@ -152,6 +157,8 @@ class LabServer:
 
     async def _serve(self, runtime, scheme, reader, writer):
         conn_id = next(self._conn_ids)
+        task = asyncio.current_task()
+        self._tasks.add(task)
         self._writers.add(writer)
         linger = False
         try:
@@ -165,6 +172,9 @@ class LabServer:
             linger = True
         except (_ConnectionGone, ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError, OSError):
             pass
+        except asyncio.CancelledError:
+            # only close() cancels a connection (the fleet is stopping): end quietly, not as a cancelled task
+            linger = False
         except Exception:  # pylint: disable=broad-except
             # the lab must outlive any input: log the bug, drop this connection, keep serving
             LOG.exception('unexpected error on %s connection %d', runtime.name, conn_id)
@@ -172,6 +182,7 @@ class LabServer:
             if linger:
                 await self._lingering_close(reader, writer)
             self._writers.discard(writer)
+            self._tasks.discard(task)
             writer.transport.abort()
 
     async def _lingering_close(self, reader, writer):
@@ -191,8 +202,8 @@ class LabServer:
                 if not chunk:
                     break
                 swallowed += len(chunk)
-        except (ConnectionError, asyncio.TimeoutError, OSError, RuntimeError):
-            pass
+        except (ConnectionError, asyncio.TimeoutError, asyncio.CancelledError, OSError, RuntimeError):
+            pass        # cancelled: the fleet is stopping and closes everything anyway
 
     async def _drop(self, runtime, conn_id, reader):
         """Fault drop_connections: read what the client sends, then close without a response."""
