@@ -369,6 +369,7 @@ h2{font-size:17px;margin:28px 0 10px}
 .sw.failed,.seg.failed{background:var(--fail);fill:var(--fail)}
 .sw.unknown,.seg.unknown{background:var(--unk);fill:var(--unk)}
 table{border-collapse:collapse;width:100%;background:#fff;font-size:13px}
+.scroll{overflow-x:auto;border:1px solid var(--line);border-radius:6px}
 th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 thead th{background:#eef1f4;position:sticky;top:0;white-space:nowrap}
 th button{all:unset;cursor:pointer;font-weight:600}
@@ -608,7 +609,7 @@ def render_html(report: dict) -> str:
     body.append('<h2>Hosts</h2><input id="filter" type="search" placeholder="Filter hosts, owners, errors" '
                 'aria-label="Filter hosts" hidden>')
     headers = ['Host', 'Verdict (before \u2192 after)', 'Profile', 'Port 25 owner', 'Changes', 'Flags', 'Error / findings']
-    body.append('<table id="hosts"><thead><tr>%s</tr></thead><tbody>%s</tbody></table>' % (
+    body.append('<div class="scroll"><table id="hosts"><thead><tr>%s</tr></thead><tbody>%s</tbody></table></div>' % (
         ''.join('<th scope="col"><button type="button">%s</button></th>' % h for h in headers),
         ''.join(_host_row(i, h) for i, h in enumerate(report['hosts']))))
     body.append('<h2>Host details</h2>')
