@@ -73,24 +73,28 @@ WINRM_ARGSPEC = dict(
 WINRM_REQUIRED_TOGETHER = [["winrm_cert_pem", "winrm_cert_key_pem"]]
 WINRM_REQUIRED_IF = [["winrm_transport", "certificate", ["winrm_cert_pem", "winrm_cert_key_pem"]]]
 
-# Inventory variable -> option, in the order Ansible's winrm connection reads them.
+# Inventory variable -> option, as Ansible's winrm (and psrp) connection plugins read them.
 # Several variables may name one option: the first one present wins.
 INVENTORY_VARIABLES = (
     ("winrm_host", ("ansible_host", "inventory_hostname")),
-    ("winrm_port", ("ansible_port", "ansible_winrm_port")),
-    ("winrm_user", ("ansible_user", "ansible_winrm_user")),
-    ("winrm_password", ("ansible_password", "ansible_winrm_password", "ansible_winrm_pass")),
-    ("winrm_transport", ("ansible_winrm_transport",)),
-    ("winrm_scheme", ("ansible_winrm_scheme",)),
-    ("winrm_path", ("ansible_winrm_path",)),
-    ("winrm_cert_validation", ("ansible_winrm_server_cert_validation",)),
-    ("winrm_ca_trust_path", ("ansible_winrm_ca_trust_path",)),
-    ("winrm_cert_pem", ("ansible_winrm_cert_pem",)),
-    ("winrm_cert_key_pem", ("ansible_winrm_cert_key_pem",)),
-    ("winrm_message_encryption", ("ansible_winrm_message_encryption",)),
-    ("winrm_operation_timeout", ("ansible_winrm_operation_timeout_sec",)),
-    ("winrm_read_timeout", ("ansible_winrm_read_timeout_sec",)),
+    ("winrm_port", ("ansible_port", "ansible_winrm_port", "ansible_psrp_port")),
+    ("winrm_user", ("ansible_user", "ansible_winrm_user", "ansible_psrp_user")),
+    ("winrm_password", ("ansible_password", "ansible_winrm_password", "ansible_winrm_pass", "ansible_psrp_password")),
+    ("winrm_transport", ("ansible_winrm_transport", "ansible_psrp_auth")),
+    ("winrm_scheme", ("ansible_winrm_scheme", "ansible_psrp_protocol")),
+    ("winrm_path", ("ansible_winrm_path", "ansible_psrp_path")),
+    ("winrm_cert_validation", ("ansible_winrm_server_cert_validation", "ansible_psrp_cert_validation")),
+    ("winrm_ca_trust_path", ("ansible_winrm_ca_trust_path", "ansible_psrp_ca_path")),
+    ("winrm_cert_pem", ("ansible_winrm_cert_pem", "ansible_psrp_certificate_pem")),
+    ("winrm_cert_key_pem", ("ansible_winrm_cert_key_pem", "ansible_psrp_certificate_key_pem")),
+    ("winrm_message_encryption", ("ansible_winrm_message_encryption", "ansible_psrp_message_encryption")),
+    ("winrm_operation_timeout", ("ansible_winrm_operation_timeout_sec", "ansible_psrp_operation_timeout")),
+    ("winrm_read_timeout", ("ansible_winrm_read_timeout_sec", "ansible_psrp_read_timeout")),
 )
+
+# Transport names of the other plugins: psrp's 'negotiate' is NTLM here (no SPNEGO/Kerberos
+# negotiation), pywinrm's 'ssl' and 'plaintext' are Basic (over HTTPS or HTTP).
+TRANSPORT_ALIASES = {"negotiate": "ntlm", "ssl": "basic", "plaintext": "basic"}
 
 _HOST_RE = re.compile(r"^[A-Za-z0-9._:%-]+$")
 
@@ -107,8 +111,9 @@ def _first_transport(value):
     for candidate in candidates:
         if candidate in TRANSPORTS:
             return candidate
-        if candidate in ("ssl",):
-            return "basic"
+    for candidate in candidates:
+        if candidate in TRANSPORT_ALIASES:
+            return TRANSPORT_ALIASES[candidate]
     # Nothing supported: hand the first one on so validation names it.
     return candidates[0] if candidates else None
 
@@ -185,8 +190,7 @@ def settings_from_params(params):
     if not _HOST_RE.match(host):
         raise InvalidOption("winrm_host %r is not a host name or IP address" % host)
 
-    transport = (params.get("winrm_transport") or "ntlm")
-    transport = _first_transport(transport)
+    transport = str(params.get("winrm_transport") or "ntlm").strip().lower()
     if transport not in TRANSPORTS:
         raise InvalidOption("winrm_transport %r is not supported; use one of %s" % (transport, ", ".join(TRANSPORTS)), host=host)
 

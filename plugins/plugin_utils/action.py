@@ -56,7 +56,12 @@ class FeatureAction(ActionBase):
                 templated[name] = self._templar.template(value)
             except AnsibleError as exc:
                 raise AnsibleError("cannot template the inventory variable %s: %s" % (name, exc.message))
-        return connection.options_from_inventory(templated)
+        options = connection.options_from_inventory(templated)
+        # A password given on the command line (--ask-pass) is not a variable: Ansible keeps it in the play context.
+        cli_password = getattr(self._play_context, "password", None)
+        if "winrm_password" not in options and cli_password:
+            options["winrm_password"] = cli_password
+        return options
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}

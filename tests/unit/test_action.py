@@ -58,12 +58,12 @@ class FakeConnection(object):
         raise AssertionError("the action used the Ansible connection (%s)" % name)
 
 
-def make_action(feature, args=None, check_mode=False, diff=False, task_vars=None, connection_keyword=None):
+def make_action(feature, args=None, check_mode=False, diff=False, task_vars=None, connection_keyword=None, play_context=None):
     task = types.SimpleNamespace(args=dict(args or {}), check_mode=check_mode, diff=diff, async_val=0,
                                  action="mailops.port25.conflict_info", connection=connection_keyword, delegate_to=None)
     templar = Templar(loader=DataLoader(), variables=task_vars or {})
     cls = type("ActionModule", (action.FeatureAction,), {"FEATURE": feature})
-    return cls(task, FakeConnection(), None, DataLoader(), templar, None)
+    return cls(task, FakeConnection(), play_context, DataLoader(), templar, None)
 
 
 def run(feature, args=None, task_vars=None, **kwargs):
@@ -162,6 +162,17 @@ def test_inventory_values_are_templated():
     feature = Recorder()
     run(feature, {}, host_vars)
     assert (feature.calls[0]["settings"].password, feature.calls[0]["settings"].port) == (PASSWORD, 5985)
+
+
+def test_ask_pass_password_from_play_context():
+    host_vars = dict(WINRM_HOST)
+    del host_vars["ansible_password"]
+    feature = Recorder()
+    run(feature, {}, host_vars, play_context=types.SimpleNamespace(password="from-ask-pass"))
+    assert feature.calls[0]["settings"].password == "from-ask-pass"
+    feature = Recorder()
+    run(feature, {}, dict(WINRM_HOST), play_context=types.SimpleNamespace(password="from-ask-pass"))
+    assert feature.calls[0]["settings"].password == PASSWORD  # the inventory variable wins, as in Ansible
 
 
 def test_inventory_transport_list_takes_first_supported():

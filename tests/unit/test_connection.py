@@ -172,9 +172,20 @@ def test_options_from_inventory_minimal_and_fallbacks():
         {"winrm_host": "m", "winrm_user": "u", "winrm_password": "p"}
 
 
+def test_options_from_psrp_inventory():
+    host_vars = {"inventory_hostname": "m", "ansible_psrp_auth": "negotiate", "ansible_psrp_protocol": "http", "ansible_port": 5985,
+                 "ansible_user": "u", "ansible_password": "p", "ansible_psrp_cert_validation": "ignore", "ansible_psrp_path": "/x",
+                 "ansible_psrp_ca_path": "/ca", "ansible_psrp_message_encryption": "never", "ansible_psrp_operation_timeout": 9,
+                 "ansible_psrp_read_timeout": 12}
+    assert connection.options_from_inventory(host_vars) == {
+        "winrm_host": "m", "winrm_port": 5985, "winrm_user": "u", "winrm_password": "p", "winrm_transport": "ntlm",
+        "winrm_scheme": "http", "winrm_path": "/x", "winrm_cert_validation": "ignore", "winrm_ca_trust_path": "/ca",
+        "winrm_message_encryption": "never", "winrm_operation_timeout": 9, "winrm_read_timeout": 12}
+
+
 @pytest.mark.parametrize("value,expected", [
     ("ntlm", "ntlm"), ("kerberos,ntlm", "kerberos"), ("plaintext, ntlm", "ntlm"), (["credssp"], "credssp"),
-    ("ssl", "basic"), ("BASIC", "basic"), ("foo,bar", "foo"),
+    ("ssl", "basic"), ("BASIC", "basic"), ("foo,bar", "foo"), ("negotiate", "ntlm"), ("plaintext", "basic"),
 ])
 def test_inventory_transport_first_supported(value, expected):
     assert connection.options_from_inventory({"inventory_hostname": "h", "ansible_winrm_transport": value})["winrm_transport"] == expected
