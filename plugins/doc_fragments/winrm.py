@@ -115,8 +115,9 @@ notes:
   - This module runs on the Ansible controller and talks to the Windows host over WinRM (WS-Management);
     it needs no Python on Windows and does not use the play's connection.
   - When the task's host uses the C(winrm) or C(psrp) connection, its inventory connection variables
-    (C(ansible_host), C(ansible_port), C(ansible_user), C(ansible_password), C(ansible_winrm_*)) are used for
-    every option not set in the task, also with C(delegate_to=localhost).
+    (C(ansible_host), C(ansible_port), C(ansible_user), C(ansible_password), C(ansible_winrm_*), or the
+    C(ansible_psrp_*) equivalents, where C(ansible_psrp_auth=negotiate) means V(ntlm)) are used for every option
+    not set in the task, also with C(delegate_to=localhost). A password given with C(--ask-pass) is used too.
   - "Precedence: task option (or C(module_defaults) for the group C(group/mailops.port25.winrm)) > inventory
     variable > E(MAILOPS_WINRM_*) environment variable > default."
   - Proxies from the environment are not used.
