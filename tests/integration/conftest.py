@@ -22,6 +22,8 @@ Fixtures
     JSON result, ``.rc``, ``.stdout``, ``.stderr``.
 ``run_playbook(playbook, inventory, extra_vars=None, check=False, extra=())`` -> PlaybookResult
     Runs ``ansible-playbook``; ``.rc``, ``.stdout``, ``.stderr``.
+``calls(env, cwd, inventory, plan)`` (function) -> (PlaybookResult, {host: {key: result}})
+    Many module calls, each with optional task vars, in one ansible-playbook run (quicker than one run per call).
 
 Session fleets for READ-ONLY tests: ``diag_fleets`` starts the eight shipped scenarios once over NTLM/HTTP and
 once over Basic/HTTPS (``{'ntlm-http': handle, 'basic-https': handle}``). Tests that change a host or need faults
@@ -86,6 +88,7 @@ def make_env(base=None):
         'ANSIBLE_DEPRECATION_WARNINGS': 'False',
         'ANSIBLE_SYSTEM_WARNINGS': 'False',
         'ANSIBLE_PYTHON_INTERPRETER': sys.executable,
+        'ANSIBLE_FORKS': '16',
         'PATH': VENV_BIN + os.pathsep + (base or os.environ).get('PATH', ''),
     })
     return env
@@ -118,6 +121,40 @@ def playbook(env, cwd, path, inventory, extra_vars=None, check=False, extra=(), 
     cmd += list(extra)
     proc = subprocess.run(cmd, env=env, cwd=str(cwd), capture_output=True, text=True, timeout=timeout, check=False)
     return PlaybookResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def calls(env, cwd, inventory, plan, extra=(), timeout=600):
+    """Many module calls in ONE ansible-playbook run (one ansible start instead of one per call).
+
+    ``plan``: {host: {key: (module, args, task_vars)}}; ``task_vars`` (or None) override the inventory for that task,
+    e.g. {'ansible_password': '{{ wrong_password }}'} with ``extra=['-e', 'wrong_password=...']`` (Ansible shows the
+    task's source lines when a task fails, so keep secrets out of the playbook text). Failing calls do not stop the others. Returns (PlaybookResult,
+    {host: {key: registered result}}).
+    """
+    cwd = str(cwd)
+    plays = []
+    for host, tasks in plan.items():
+        play_tasks = []
+        for key, (module, args, task_vars) in tasks.items():
+            task = {'name': key, module if '.' in module else 'mailops.port25.' + module: args or {}, 'register': 'r_' + key,
+                    'ignore_errors': True, 'ignore_unreachable': True}
+            if task_vars:
+                task['vars'] = task_vars
+            play_tasks.append(task)
+        saved = '{' + ', '.join('"%s": r_%s' % (key, key) for key in tasks) + '}'
+        play_tasks.append({'name': 'save', 'delegate_to': 'localhost', 'vars': {'ansible_connection': 'local'},
+                           'ansible.builtin.copy': {'content': '{{ %s | to_json }}' % saved, 'mode': '0600',
+                                                    'dest': os.path.join(cwd, 'calls-{{ inventory_hostname }}.json')}})
+        plays.append({'name': 'calls on ' + host, 'hosts': host, 'gather_facts': False, 'tasks': play_tasks})
+    path = os.path.join(cwd, 'calls.yml')
+    with open(path, 'w', encoding='utf-8') as handle:
+        yaml.safe_dump(plays, handle, sort_keys=False)
+    run = playbook(env, cwd, path, inventory, extra=extra, timeout=timeout)
+    results = {}
+    for host in plan:
+        with open(os.path.join(cwd, 'calls-%s.json' % host), encoding='utf-8') as handle:
+            results[host] = json.load(handle)
+    return run, results
 
 
 @pytest.fixture
