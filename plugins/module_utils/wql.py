@@ -17,6 +17,8 @@ import re
 from ansible_collections.mailops.port25.plugins.module_utils.errors import InvalidOption
 
 _CONTROL = re.compile(u"[\x00-\x1f\x7f]")
+# Lone surrogates cannot be encoded and U+FFFE/U+FFFF are not allowed in XML.
+_INVALID = re.compile(u"[\ud800-\udfff\ufffe\uffff]")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -33,6 +35,9 @@ def _text(value, what):
     if bad:
         raise InvalidOption("%s contains a control character (U+%04X) at position %d; control characters are not allowed"
                             % (what, ord(bad.group()), bad.start()))
+    bad = _INVALID.search(value)
+    if bad:
+        raise InvalidOption("%s contains an invalid character (U+%04X) at position %d" % (what, ord(bad.group()), bad.start()))
     return value
 
 

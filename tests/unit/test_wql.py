@@ -67,6 +67,18 @@ def test_control_characters_refused(value):
         wql.quote(value, "service name")
 
 
+def test_control_character_message():
+    with pytest.raises(InvalidOption) as caught:
+        wql.quote("SMTPSVC\nOR 1=1", "smtp_service")
+    assert str(caught.value) == "smtp_service contains a control character (U+000A) at position 7; control characters are not allowed"
+
+
+@pytest.mark.parametrize("value,code", [("lone \ud800 surrogate", "U+D800"), ("non-character \uffff", "U+FFFF")])
+def test_invalid_characters_refused(value, code):
+    with pytest.raises(InvalidOption, match="contains an invalid character \\(%s\\)" % code):
+        wql.quote(value, "name")
+
+
 @pytest.mark.parametrize("value", [None, ["a"], {"a": 1}, True, 1.5])
 def test_non_text_refused(value):
     with pytest.raises(InvalidOption, match="must be a string"):
