@@ -36,7 +36,7 @@ def _mutate(rng, data, kinds=6):
         if choice == 0 and data:
             data[min(pos, len(data) - 1)] = rng.randrange(256)
         elif choice == 1:
-            data[pos:pos] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 40)))
+            data[pos:pos] = bytes(rng.randrange(256) for _byte in range(rng.randint(1, 40)))
         elif choice == 2:
             del data[pos:pos + rng.randint(1, 40)]
         elif choice == 3:
@@ -100,13 +100,13 @@ def test_random_and_mutated_auth_tokens(transport_lab):
     for _case in range(120):
         kind = rng.randrange(4)
         if kind == 0:
-            token = bytes(rng.randrange(256) for _ in range(rng.randint(0, 300)))
+            token = bytes(rng.randrange(256) for _byte in range(rng.randint(0, 300)))
         elif kind == 1:
             token = _mutate(rng, negotiate, kinds=5)
         elif kind == 2:
             token = _mutate(rng, spnego_init, kinds=5)
         else:
-            token = b'NTLMSSP\x00\x03\x00\x00\x00' + bytes(rng.randrange(256) for _ in range(rng.randint(0, 200)))
+            token = b'NTLMSSP\x00\x03\x00\x00\x00' + bytes(rng.randrange(256) for _byte in range(rng.randint(0, 200)))
         scheme = rng.choice(['Negotiate', 'NTLM', 'negotiate', 'Kerberos', 'Basic'])
         header = '%s %s' % (scheme, base64.b64encode(token).decode())
         answer = _exchange(transport_lab, _valid_request(transport_lab, header))
