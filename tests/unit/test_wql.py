@@ -75,8 +75,9 @@ def test_control_character_message():
 
 @pytest.mark.parametrize("value,code", [("lone \ud800 surrogate", "U+D800"), ("non-character \uffff", "U+FFFF")])
 def test_invalid_characters_refused(value, code):
-    with pytest.raises(InvalidOption, match="contains an invalid character \\(%s\\)" % code):
+    with pytest.raises(InvalidOption) as caught:
         wql.quote(value, "name")
+    assert "name contains an invalid character (%s) at position " % code in str(caught.value)
 
 
 @pytest.mark.parametrize("value", [None, ["a"], {"a": 1}, True, 1.5])
