@@ -197,7 +197,7 @@ class Deadline(object):
         self.sleep(max(0.0, min(interval, self.remaining())))
 
 
-def wait_for_state(client, name, wanted, deadline, operation, interval=0.25, max_interval=2.0):
+def wait_for_state(client, name, wanted, deadline, operation, interval=0.25, max_interval=1.0):
     """Poll until the service reaches ``wanted`` (running|stopped); fail at the deadline or when it settles elsewhere.
 
     A service that was asked to start and is found stopped again has failed to start: that is reported with
@@ -218,7 +218,7 @@ def wait_for_state(client, name, wanted, deadline, operation, interval=0.25, max
             fail(client, operation, 'service %s is still %s after %s s (timeout); it was not asked again'
                  % (name, state, deadline.seconds))
         deadline.pause(interval)
-        interval = min(interval * 2, max_interval)
+        interval = min(interval * 1.5, max_interval)
 
 
 def wait_until_settled(client, name, deadline, operation):
@@ -230,7 +230,7 @@ def wait_until_settled(client, name, deadline, operation):
             fail(client, operation, 'service %s is still %s after %s s (timeout); nothing was done'
                  % (name, service['state'], deadline.seconds))
         deadline.pause(interval)
-        interval = min(interval * 2, 2.0)
+        interval = min(interval * 1.5, 1.0)
         service = read_service(client, name)
     return service
 

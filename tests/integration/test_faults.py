@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import time
 
-from remediation_helpers import KB_HOST, fleet, playbook, port_owner, renamed, scenario_hosts, services, write_inventory
+from ansible_collections.mailops.port25.tests.integration.remediation_helpers import (
+    KB_HOST, fleet, playbook, port_owner, renamed, scenario_hosts, services, write_inventory)
 from winlab.testing import free_port
 
 # Short WinRM timeouts for the faulty hosts, so that the test takes seconds (the defaults are 20 s and 30 s).

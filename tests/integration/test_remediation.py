@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
-from remediation_helpers import (KB_HOST, change_keys, fleet, invoke_requests, playbook, port_owner, processes, scenario_hosts,
-                                 services, state_bytes)
+from ansible_collections.mailops.port25.tests.integration.remediation_helpers import (
+    KB_HOST, change_keys, fleet, invoke_requests, playbook, port_owner, processes, renamed, scenario_hosts, services, state_bytes, write_inventory)
 
 KB_FIX = [
     ('stop', 'SMTPSVC', {'state': 'running', 'start_mode': 'auto'}, {'state': 'stopped', 'start_mode': 'auto'}),
@@ -165,3 +165,38 @@ def test_bad_variables_are_rejected_before_anything_runs(tmp_path):
             assert run.recap[KB_HOST]['failed'] == 1
         assert lab.requests(KB_HOST) == []
         assert state_bytes(lab, [KB_HOST]) == pristine
+
+
+def test_limit_serial_and_max_fail_percentage(tmp_path):
+    kb = scenario_hosts(KB_HOST)[0]
+    with fleet(tmp_path, [renamed(kb, 'a-bad-password'), kb, renamed(kb, 'z-other')]) as lab:
+        inventory = dict(lab.hosts)
+        inventory['a-bad-password'] = dict(inventory['a-bad-password'], ansible_password='wrong')
+        path = write_inventory(tmp_path / 'inventory.yml', inventory)
+
+        # --limit: only the named host is touched and reported.
+        limited = playbook('remediate', path, tmp_path, 'limited', '--limit', KB_HOST)
+        assert limited.rc == 0, limited.output
+        assert sorted(limited.hosts()) == [KB_HOST]
+        assert services(lab, 'z-other')['SMTPSVC'] == ('Running', 'Auto')
+        assert port_owner(lab, KB_HOST) == 'MSExchangeIMC'
+
+        # One host per batch and no failure tolerated: the first batch fails, the later batches never start,
+        # and the report written before the stop still lists every targeted host.
+        rolling = playbook('remediate', path, tmp_path, 'rolling', extra={'serial': 1, 'max_fail_percentage': 0})
+        assert rolling.rc != 0
+        assert rolling.recap['a-bad-password']['failed'] == 1
+        assert 'z-other' not in rolling.recap
+        assert services(lab, 'z-other')['SMTPSVC'] == ('Running', 'Auto')
+        assert invoke_requests(lab, 'z-other') == []
+        entries = rolling.hosts()
+        assert sorted(entries) == ['a-bad-password', KB_HOST, 'z-other']
+        assert 'wrong' not in entries['a-bad-password']['error'] and 'LAB\\ansible' in entries['a-bad-password']['error']
+
+        # Without the failure limit the batches go on after a failed host.
+        tolerant = playbook('remediate', path, tmp_path, 'tolerant', extra={'serial': 1})
+        assert tolerant.rc != 0
+        assert (tolerant.recap['a-bad-password']['failed'], tolerant.recap['z-other']['failed']) == (1, 0)
+        assert port_owner(lab, 'z-other') == 'MSExchangeIMC'
+        assert dict((h, e['verdict']) for h, e in tolerant.hosts().items()) == {
+            'a-bad-password': 'failed', KB_HOST: 'compliant', 'z-other': 'compliant'}

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import os
 
-from remediation_helpers import KB_HOST, fleet, invoke_requests, playbook, port_owner, scenario_hosts, services
+from ansible_collections.mailops.port25.tests.integration.remediation_helpers import (
+    KB_HOST, fleet, invoke_requests, playbook, port_owner, scenario_hosts, services)
 
 
 def method_calls(lab, host):

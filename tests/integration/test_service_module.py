@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 import re
 
-from remediation_helpers import KB_HOST, adhoc, fleet, invoke_requests, port_owner, renamed, scenario_hosts, service_record, services
+from ansible_collections.mailops.port25.tests.integration.remediation_helpers import (
+    KB_HOST, adhoc, fleet, invoke_requests, port_owner, renamed, scenario_hosts, service_record, services)
 
 _RESULT = re.compile(r'^(\S+) \| (\w+)!? => (\{.*?^\})', re.MULTILINE | re.DOTALL)
 
