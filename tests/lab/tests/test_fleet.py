@@ -19,7 +19,6 @@ import yaml
 from cryptography import x509
 from pypsrp.wsman import WSMan, SelectorSet
 
-from conftest import small_host  # pylint: disable=import-error
 from winlab import cli, fleet, scenario, testing
 
 SVC_NS = testing.CIMV2 + 'Win32_Service'
@@ -51,9 +50,9 @@ def _start_mode(lab, host, service):
 
 def test_inventory_has_every_connection_variable(tmp_path):
     spec = testing.write_scenario(tmp_path / 'two.yml', [
-        small_host('ex55-a', address='127.0.61.7', groups=['exchange55', 'kb']),
-        small_host('ex19-b', scheme='https', auth=['basic'], groups=['exchange2019'], username='LAB\\op',
-                   password='Other-Passw0rd!'),
+        testing.small_host('ex55-a', address='127.0.61.7', groups=['exchange55', 'kb']),
+        testing.small_host('ex19-b', scheme='https', auth=['basic'], groups=['exchange2019'], username='LAB\\op',
+                           password='Other-Passw0rd!'),
     ])
     with testing.running_fleet([spec], tmp_path / 'state') as lab:
         inventory = lab.inventory

@@ -20,12 +20,10 @@ import spnego.channel_bindings
 import winrm.exceptions
 from requests_ntlm import HttpNtlmAuth
 
-from conftest import IDLE_TIMEOUT, READ_TIMEOUT  # pylint: disable=import-error
-from winlab import server, testing
+from winlab import testing
 
 WIN32_SERVICE = testing.CIMV2 + 'Win32_Service'
 ENUMERATE = 'http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate'
-MAX_BODY = server.Limits().max_body
 
 
 def _address(lab, name):
@@ -55,7 +53,7 @@ def _read_response(sock):
     return resp.status, resp.headers, resp.read()
 
 
-def _closed(sock, wait=READ_TIMEOUT + 4):
+def _closed(sock, wait):
     """True when the server closes the connection within `wait` seconds (False if it is still open)."""
     sock.settimeout(wait)
     try:
@@ -227,17 +225,17 @@ def test_tampered_sealed_body_is_rejected_and_the_connection_closed(transport_la
 def test_oversize_body_is_413_and_closed(transport_lab):
     sock = _connect(transport_lab, 'plain')
     with sock:
-        sock.sendall(_request(b'<' * 1000, {'Content-Length': str(MAX_BODY + 1)}))
+        sock.sendall(_request(b'<' * 1000, {'Content-Length': str(transport_lab.ready['max_body_bytes'] + 1)}))
         status, headers, body = _read_response(sock)
         assert (status, body, headers['Connection']) == (413, b'', 'close')
-        assert _closed(sock)
+        assert _closed(sock, transport_lab.ready['read_timeout'] + 4)
     line = _last_line(transport_lab, 'plain')
     assert (line['status'], line['note']) == (413, 'bad request')
 
 
 def test_oversize_body_sent_in_full_still_gets_its_413(transport_lab):
     # the client pushes the whole body before it reads: the lab must not reset the connection under it
-    resp = requests.post(transport_lab.endpoint('plain'), data=b'x' * (MAX_BODY + 4096), timeout=10,
+    resp = requests.post(transport_lab.endpoint('plain'), data=b'x' * (transport_lab.ready['max_body_bytes'] + 4096), timeout=10,
                          headers={'Content-Type': 'application/soap+xml;charset=UTF-8'})
     assert (resp.status_code, resp.content) == (413, b'')
 
@@ -260,7 +258,7 @@ def test_malformed_http_is_answered_and_closed(transport_lab, raw, status):
         sock.sendall(raw)
         got, headers, body = _read_response(sock)
         assert (got, body, headers['Connection']) == (status, b'', 'close')
-        assert _closed(sock)
+        assert _closed(sock, transport_lab.ready['read_timeout'] + 4)
 
 
 def test_endless_header_garbage_is_cut_off(transport_lab):
@@ -283,8 +281,8 @@ def test_half_sent_request_never_hangs_the_connection(transport_lab, partial):
     with sock:
         sock.sendall(partial)
         started = time.monotonic()
-        assert _closed(sock)
-        assert time.monotonic() - started < READ_TIMEOUT + 4
+        assert _closed(sock, transport_lab.ready['read_timeout'] + 4)
+        assert time.monotonic() - started < transport_lab.ready['read_timeout'] + 4
 
 
 def test_idle_connections_are_closed(transport_lab):
@@ -294,16 +292,17 @@ def test_idle_connections_are_closed(transport_lab):
         used.sendall(_request(b''))
         assert _read_response(used)[0] == 401
         started = time.monotonic()
-        assert _closed(silent, wait=IDLE_TIMEOUT + 4)
-        assert _closed(used, wait=IDLE_TIMEOUT + 4)
-        assert IDLE_TIMEOUT - 1 < time.monotonic() - started < IDLE_TIMEOUT + 4
+        idle = transport_lab.ready['idle_timeout']
+        assert _closed(silent, wait=idle + 4)
+        assert _closed(used, wait=idle + 4)
+        assert idle - 1 < time.monotonic() - started < idle + 4
 
 
 def test_plain_http_on_the_tls_port_is_closed(transport_lab):
     sock = socket.create_connection((_address(transport_lab, 'plain'), transport_lab.https_port), timeout=10)
     with sock:
         sock.sendall(_request(b''))
-        assert _closed(sock)
+        assert _closed(sock, transport_lab.ready['read_timeout'] + 4)
 
 
 @pytest.mark.parametrize('method, path, status', [('GET', '/wsman', 405), ('POST', '/other', 404),

@@ -146,7 +146,9 @@ class Fleet:
                 write_file_atomic(ready_file, json.dumps({
                     'pid': os.getpid(), 'hosts': len(self.specs), 'http_port': self.http_port,
                     'https_port': self.https_port, 'inventory': os.path.abspath(inventory_path),
-                    'state_dir': self.state_dir, 'ca_path': self.tls.ca_path}) + '\n')
+                    'state_dir': self.state_dir, 'ca_path': self.tls.ca_path,
+                    'read_timeout': self.server.limits.read_timeout, 'idle_timeout': self.server.limits.idle_timeout,
+                    'max_body_bytes': self.server.limits.max_body}) + '\n')
             print('winlab: %d hosts listening on ports %d (http) and %d (https); inventory %s; stop with Ctrl-C'
                   % (len(self.specs), self.http_port, self.https_port, os.path.abspath(inventory_path)), flush=True)
             await stop_event.wait()

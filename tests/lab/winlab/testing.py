@@ -163,6 +163,26 @@ CIMV2 = 'http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/'
 WQL_DIALECT = 'http://schemas.microsoft.com/wbem/wsman/1/WQL'
 
 
+# a small Exchange 5.5 host: enough services for the transport tests, SMTPSVC holding port 25
+SMALL_SERVICES = [
+    {'name': 'IISADMIN', 'display_name': 'IIS Admin Service', 'state': 'running', 'start_mode': 'auto',
+     'process': 'inetinfo.exe', 'path': 'C:\\Windows\\system32\\inetsrv\\inetinfo.exe'},
+    {'name': 'SMTPSVC', 'display_name': 'Simple Mail Transfer Protocol (SMTP)', 'state': 'running',
+     'start_mode': 'auto', 'process': 'inetinfo.exe', 'path': 'C:\\Windows\\system32\\inetsrv\\inetinfo.exe',
+     'listens': [25], 'depends_on': ['IISADMIN']},
+    {'name': 'MSExchangeIMC', 'display_name': 'Microsoft Exchange Internet Mail Service', 'state': 'stopped',
+     'start_mode': 'auto', 'process': 'msexcimc.exe', 'path': 'C:\\exchsrvr\\connect\\msexcimc\\bin\\msexcimc.exe',
+     'listens': [25]},
+]
+
+
+def small_host(name, **fields):
+    """A scenario host entry: a small Exchange 5.5 host (IISADMIN, SMTPSVC on 25, MSExchangeIMC stopped)."""
+    host = {'name': name, 'groups': ['exchange55'], 'services': [dict(s) for s in SMALL_SERVICES]}
+    host.update(fields)
+    return host
+
+
 def write_scenario(path, hosts, defaults=None):
     """Write a scenario file ({defaults, hosts}) and return its path; defaults to the lab credentials over NTLM/HTTP."""
     data = {'defaults': dict({'username': LAB_USER, 'password': LAB_PASSWORD, 'auth': ['ntlm'], 'scheme': 'http'},
