@@ -104,14 +104,18 @@ class Fleet:
         self.tls = tls.ensure_certificates(self.state_dir, list(self.addresses.values()), [s.name for s in specs])
         runtimes = []
         user_dir = os.path.join(self.state_dir, 'ntlm')
+        user_files = {}     # one file per credential, written once (generated fleets share one)
         for spec in specs:
             host = model.Host.open(spec, self.state_dir)
             user_file = None
             if 'ntlm' in spec.auth:
-                try:
-                    user_file = lab_auth.write_user_file(user_dir, spec.username, spec.password)
-                except ValueError as exc:
-                    raise FleetError('host %s: %s' % (spec.name, exc)) from None
+                key = (spec.username, spec.password)
+                if key not in user_files:
+                    try:
+                        user_files[key] = lab_auth.write_user_file(user_dir, spec.username, spec.password)
+                    except ValueError as exc:
+                        raise FleetError('host %s: %s' % (spec.name, exc)) from None
+                user_file = user_files[key]
             host_auth = lab_auth.HostAuth(username=spec.username, password=spec.password, methods=list(spec.auth),
                                           user_file=user_file, refuse=bool(spec.faults.get('refuse_auth')),
                                           cert_hash=self.tls.cert_hash)
