@@ -22,6 +22,7 @@ TRANSPORT_HOSTS = {
     'slow': {'faults': {'latency_ms': 300}},
     'flaky': {'faults': {'drop_connections': 2}},
     'locked': {'auth': ['ntlm', 'basic'], 'faults': {'refuse_auth': True}},
+    'stuck': {'faults': {'operation_timeout_on': ['Get']}},
 }
 READ_TIMEOUT = 1.0
 IDLE_TIMEOUT = 3.0

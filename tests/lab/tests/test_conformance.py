@@ -7,10 +7,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
 import requests.exceptions
+from pypsrp.exceptions import WSManFaultError
 from pypsrp.wsman import WSMan, SelectorSet
 
 from winlab import testing
@@ -46,6 +48,12 @@ def _wsman(lab, name, **overrides):
               'cert_validation': host.get('ansible_winrm_ca_trust_path', True)}
     kwargs.update(overrides)
     return WSMan(**kwargs)
+
+
+def _selectors(name):
+    selectors = SelectorSet()
+    selectors.add_option('Name', name)
+    return selectors
 
 
 def _enumerate_body():
@@ -94,22 +102,32 @@ def test_pypsrp_https_validation_is_really_on(transport_lab):
 
 
 def test_pypsrp_get_by_selector(transport_lab):
-    selectors = SelectorSet()
-    selectors.add_option('Name', 'SMTPSVC')
     with _wsman(transport_lab, 'plain') as client:
-        body = client.get(WIN32_SERVICE, selector_set=selectors)
+        body = client.get(WIN32_SERVICE, selector_set=_selectors('SMTPSVC'))
     item = body.find('svc:Win32_Service', NS)
     assert item is not None, ET.tostring(body)[:500]
     assert (item.findtext('svc:Name', namespaces=NS), item.findtext('svc:State', namespaces=NS)) == ('SMTPSVC', 'Running')
 
 
+def test_operation_timeout_fault_waits_out_the_clients_timeout(transport_lab):
+    # the WS-Man layer asks for a delay (Reply.delay); the transport holds the answer that long
+    with _wsman(transport_lab, 'stuck', operation_timeout=1) as client:
+        started = time.monotonic()
+        with pytest.raises(WSManFaultError) as err:
+            client.get(WIN32_SERVICE, selector_set=_selectors('SMTPSVC'))
+        elapsed = time.monotonic() - started
+    assert err.value.code == 2150858793        # w:TimedOut
+    assert elapsed >= 1.0
+    line = transport_lab.requests('stuck')[-1]
+    assert (line['status'], line['action']) == (500, 'http://schemas.xmlsoap.org/ws/2004/09/transfer/Get')
+
+
 def test_pypsrp_invoke_stop_service_changes_the_host(tmp_path, small_spec):
     with testing.running_fleet([small_spec], tmp_path / 'state') as lab:
-        selectors = SelectorSet()
-        selectors.add_option('Name', 'SMTPSVC')
         method_input = ET.Element('{%s}StopService_INPUT' % NS['svc'])
         with _wsman(lab, 'ex55') as client:
-            out = client.invoke(WIN32_SERVICE + '/StopService', WIN32_SERVICE, method_input, selector_set=selectors)
+            out = client.invoke(WIN32_SERVICE + '/StopService', WIN32_SERVICE, method_input,
+                                selector_set=_selectors('SMTPSVC'))
             assert out.findtext('.//svc:StopService_OUTPUT/svc:ReturnValue', namespaces=NS) == '0'
             body = client.enumerate(WIN32_SERVICE, _enumerate_body())
         assert _service_state(body, 'SMTPSVC') in ('Stop Pending', 'Stopped')
