@@ -45,8 +45,8 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def spec(tmp_path):
+@pytest.fixture(name='spec')
+def spec_fixture(tmp_path):
     path = tmp_path / 'm.yml'
     path.write_text(yaml.safe_dump({
         'defaults': {'username': 'LAB\\ansible', 'password': 'pw'},
@@ -58,13 +58,13 @@ def spec(tmp_path):
     return scenario.load_spec(str(path))[0]
 
 
-@pytest.fixture
-def clock():
+@pytest.fixture(name='clock')
+def clock_fixture():
     return Clock()
 
 
-@pytest.fixture
-def host(spec, tmp_path, clock):
+@pytest.fixture(name='host')
+def host_fixture(spec, tmp_path, clock):
     return model.Host.open(spec, str(tmp_path / 'state'), clock=clock)
 
 
@@ -156,7 +156,7 @@ def test_the_kb_fix_in_the_model(host, clock):
     assert host.start_service('SMTPSVC') == 14
 
 
-def test_a_port_held_by_a_plain_process_also_fails_the_start(host, clock):
+def test_a_port_held_by_a_plain_process_also_fails_the_start(host):
     host.listeners.append({'port': 8080, 'pid': 4, 'owner': 'process', 'created': T0})
     assert host.start_service('Fast') == 0
     fast = host.service('Fast')
@@ -222,7 +222,7 @@ def test_a_corrupt_state_file_is_reported(spec, tmp_path):
 
 def test_the_event_log_is_bounded(host, monkeypatch):
     monkeypatch.setattr(model, 'MAX_EVENTS', 40)
-    for _ in range(model.MAX_EVENTS):
+    for _round in range(model.MAX_EVENTS):
         host.change_start_mode('Fast', 'Disabled')
         host.change_start_mode('Fast', 'Manual')
     assert len(host.events) == model.MAX_EVENTS

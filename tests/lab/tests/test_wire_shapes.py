@@ -356,7 +356,7 @@ def test_faults_configured_per_host(host):
                                                       operation_timeout_on=['StopService'],
                                                       access_denied_classes=['Win32_Process']))
     faulty = model.Host.open(spec, None)
-    for _ in range(2):
+    for _attempt in range(2):
         reply, root = enumerate_call(faulty, 'select * from Win32_Service')
         assert reply.status == 500
         capture = capture_root('txwinrm_data_error_max_concurrent.xml')

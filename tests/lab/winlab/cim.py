@@ -31,8 +31,11 @@ _OS_VERSIONS = (
 
 
 def _escape(text):
-    # Windows escapes the double quote in element text as well (see PathName in the Win32_Service captures)
-    return text.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;').replace('"', '&quot;')
+    # Windows escapes the double quote in element text as well (see PathName in the Win32_Service captures);
+    # the membership tests first because almost no value needs escaping and they are much cheaper than replace
+    if '&' in text or '<' in text or '>' in text or '"' in text:
+        return text.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;').replace('"', '&quot;')
+    return text
 
 
 def format_datetime(value):
@@ -57,7 +60,7 @@ def os_version(caption):
 
 def modern_os(caption):
     """Windows Server 2016 and later (Win32_Service.DelayedAutoStart exists there)."""
-    return int(os_version(caption)[0].split('.')[0]) >= 10
+    return int(os_version(caption)[0].split('.', maxsplit=1)[0]) >= 10
 
 
 class CimClass:
@@ -75,6 +78,8 @@ class CimClass:
         self.uri = WMI_PREFIX + namespace + '/' + name
         self._openings = {}
         self._close = '</p:%s>' % name
+        self._typed_tags = _tags([p[0] for p in self.props], 'p:', 'cim:Datetime')
+        self._fragment_tags = _tags([p[0] for p in self.props], '', 'Datetime')
 
     def opening(self, namespace_text=None):
         """The typed item's start tag; its p: namespace spells the WMI namespace as the request's resource URI did."""
@@ -96,18 +101,39 @@ class CimClass:
         raise NotImplementedError
 
     def render_typed(self, inst, names, namespace_text=None):
-        parts = [self.opening(namespace_text)]
-        for name in names:
-            parts.append(_element('p:' + name, inst.get(name), 'cim:Datetime'))
-        parts.append(self._close)
-        return ''.join(parts)
+        return self.opening(namespace_text) + _render(inst, names, self._typed_tags) + self._close
 
     def render_fragment(self, inst, names, namespace_text=None):  # pylint: disable=unused-argument
-        parts = ['<w:XmlFragment xmlns:xsi="%s" xmlns:w="%s">' % (NS_XSI, NS_W)]
-        for name in names:
-            parts.append(_element(name, inst.get(name), 'Datetime'))
-        parts.append('</w:XmlFragment>')
-        return ''.join(parts)
+        return _FRAGMENT_OPEN + _render(inst, names, self._fragment_tags) + '</w:XmlFragment>'
+
+
+_FRAGMENT_OPEN = '<w:XmlFragment xmlns:xsi="%s" xmlns:w="%s">' % (NS_XSI, NS_W)
+
+
+def _tags(names, prefix, dt_tag):
+    """Per property: start tag, end tag, nil element, datetime wrapper tag (built once per class)."""
+    return {n: ('<%s%s>' % (prefix, n), '</%s%s>' % (prefix, n), '<%s%s xsi:nil="true"/>' % (prefix, n), dt_tag)
+            for n in names}
+
+
+def _render(inst, names, tags):
+    parts = []
+    append = parts.append
+    for name in names:
+        value = inst.get(name)
+        start, end, nil, dt_tag = tags[name]
+        kind = type(value)
+        if value is None:
+            append(nil)
+        elif kind is str:
+            append(start + _escape(value) + end)
+        elif kind is bool:
+            append(start + ('true' if value else 'false') + end)
+        elif kind is int:
+            append(start + str(value) + end)
+        else:
+            append(_element(start[1:-1], value, dt_tag))
+    return ''.join(parts)
 
 
 def _element(tag, value, dt_tag):
