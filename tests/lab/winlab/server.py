@@ -160,6 +160,8 @@ class LabServer:
         task = asyncio.current_task()
         self._tasks.add(task)
         self._writers.add(writer)
+        # drain() then waits until everything is handed to the kernel, so closing never cuts an answer short
+        writer.transport.set_write_buffer_limits(high=0)
         linger = False
         try:
             if runtime.drops_left > 0:
@@ -174,7 +176,7 @@ class LabServer:
             pass
         except asyncio.CancelledError:
             # only close() cancels a connection (the fleet is stopping): end quietly, not as a cancelled task
-            linger = False
+            pass
         except Exception:  # pylint: disable=broad-except
             # the lab must outlive any input: log the bug, drop this connection, keep serving
             LOG.exception('unexpected error on %s connection %d', runtime.name, conn_id)
