@@ -156,6 +156,23 @@ def test_a_spent_context_is_refused(host):
     assert again.findtext('.//s:Subcode/s:Value', namespaces=NS) == 'n:InvalidEnumerationContext'
 
 
+def test_plain_enumerate_then_pull_and_release(host):
+    _reply, root = call(host, wsman.ACT_ENUMERATE, CIMV2 + '*',
+                        wsman.enumerate_body('select Name from Win32_Service', optimize=False))
+    assert child_tags(root.find('.//n:EnumerateResponse', NS)) == ['{%s}EnumerationContext' % wsman.NS_N]
+    pages = pull_all(host, root, max_elements=100)
+    assert len(pages) == 1 and len(items_of(pages[0])) == len(host.services)
+    _reply, root = call(host, wsman.ACT_ENUMERATE, CIMV2 + 'Win32_Process', wsman.enumerate_body(None, max_elements=2))
+    assert [i.get(XSI_TYPE) for i in items_of(root)] == ['p:Win32_Process_Type'] * 2
+    context = root.findtext('.//n:EnumerationContext', namespaces=NS)
+    release = '<wsen:Release><wsen:EnumerationContext>%s</wsen:EnumerationContext></wsen:Release>' % context
+    reply, root = call(host, wsman.ACT_RELEASE, CIMV2 + 'Win32_Process', release)
+    assert reply.status == 200 and root.findtext('.//a:Action', namespaces=NS) == wsman.NS_N + '/ReleaseResponse'
+    assert list(root.find('s:Body', NS)) == [] and context not in host.enumerations
+    reply, root = call(host, wsman.ACT_RELEASE, CIMV2 + 'Win32_Process', release)
+    assert root.findtext('.//s:Subcode/s:Value', namespaces=NS) == 'n:InvalidEnumerationContext'
+
+
 def test_everything_in_one_response_like_the_os_capture(host):
     _reply, root = enumerate_call(host, 'select * from Win32_OperatingSystem')
     capture = capture_root('txwinrm_server_2012_Win32_OperatingSystem_star_000.xml')
@@ -367,6 +384,9 @@ def test_faults_configured_per_host(host):
     reply, root = call(faulty, CIMV2 + 'Win32_Service/StopService', CIMV2 + 'Win32_Service',
                        selectors={'Name': 'SMTPSVC'}, timeout='PT7.5S')
     assert (reply.status, reply.delay) == (500, 7.5)
+    reply, _root = call(faulty, CIMV2 + 'Win32_Service/StopService', CIMV2 + 'Win32_Service',
+                        selectors={'Name': 'SMTPSVC'}, timeout='PT1H')
+    assert (reply.status, reply.delay) == (500, 60.0)                  # MaxTimeoutms caps the wait
     timed_out = ET.fromstring([m['response'] for m in _fixture_messages('pypsrp_test_winrs_operation_timeout.yml')
                                if 'w:TimedOut' in m['response']][0])
     assert shape(root) == shape(timed_out)

@@ -717,7 +717,8 @@ def _dispatch(ctx):
         raise ctx.internal_error_quota()
     operation = _operation(req)
     if operation and operation in (faults.get('operation_timeout_on') or []):
-        raise ctx.timed_out(timeout)
+        # WinRM never waits longer than MaxTimeoutms, whatever the client asks for
+        raise ctx.timed_out(min(timeout, DEFAULT_TIMEOUT))
     if not req.resource_uri:
         raise ctx.invalid_resource_uri()
     host.refresh()
