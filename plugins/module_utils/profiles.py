@@ -82,4 +82,3 @@ def resolve(option, service_names):
     if option in (None, 'auto'):
         return PROFILES[detect(service_names)], 'detected'
     return PROFILES[option], 'option'
-

@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 module: antivirus_info
 short_description: Find antivirus and mail-security products on a Windows host, and whether one holds a TCP port
 version_added: 0.1.0
-author: mailops.port25 developers
+author: mailops.port25 developers (@mailops)
 description:
   - Matches the installed services and the running processes against a catalogue of antivirus and mail-security
     products (vendor, product, whether it scans mail, and where each name comes from), extended by

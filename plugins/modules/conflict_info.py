@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 module: conflict_info
 short_description: Diagnose the TCP port 25 bind conflict of Microsoft KB Q222553 on a Windows mail server
 version_added: 0.1.0
-author: mailops.port25 developers
+author: mailops.port25 developers (@mailops)
 description:
   - Finds out, in one read-only call, who holds TCP port O(port) on a Windows host, what state the Windows SMTP service
     (O(smtp_service)) and the mail service are in, whether the bind-failure events of KB Q222553 (and their modern

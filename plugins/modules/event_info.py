@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 module: event_info
 short_description: Read Windows event log records within a time window
 version_added: 0.1.0
-author: mailops.port25 developers
+author: mailops.port25 developers (@mailops)
 description:
   - Returns the records of one event log (C(Win32_NTLogEvent)) generated within the last O(window_hours) hours,
     optionally only from some sources and with some event IDs, newest first.

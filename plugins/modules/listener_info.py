@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 module: listener_info
 short_description: Find who listens on a TCP port of a Windows host
 version_added: 0.1.0
-author: mailops.port25 developers
+author: mailops.port25 developers (@mailops)
 description:
   - Lists the sockets listening on TCP port O(port) with their process (name, path), the services hosted in that
     process and, when no service runs in it, its parent process (so that a worker such as C(EdgeTransport.exe) maps to

@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 module: service_info
 short_description: Read Windows services by name or pattern, with their dependents
 version_added: 0.1.0
-author: mailops.port25 developers
+author: mailops.port25 developers (@mailops)
 description:
   - Returns the services named in O(name) - exact names, or patterns with C(*) (any run of characters) and C(?) (one
     character); every other character, including the WQL wildcards C(%), C(_) and C([), matches itself. Names are

@@ -12,7 +12,7 @@ import sys
 import certifi
 import pytest
 
-from conftest import ROOT, calls, make_env, write_variant
+from ansible_collections.mailops.port25.tests.integration.conftest import ROOT, calls, make_env, write_variant
 from winlab.testing import free_port, running_fleet
 
 PASSWORD = 'Lab-Passw0rd!'
@@ -108,7 +108,7 @@ def test_refused_calls_send_nothing_and_change_nothing(refused):
     assert after == before        # same services, and not one request more in any host's log
 
 
-@pytest.mark.parametrize('index', range(len(OPTION_ERRORS)), ids=['%s-%s' % (m, sorted(a)[0]) for m, a, _ in OPTION_ERRORS])
+@pytest.mark.parametrize('index', range(len(OPTION_ERRORS)), ids=['%s-%s' % (call[0], sorted(call[1])[0]) for call in OPTION_ERRORS])
 def test_bad_options_name_the_problem(refused, index):
     res = refused[1]['ex55-smtp']['option%d' % index]
     assert res['failed'] is True
@@ -119,8 +119,8 @@ def test_tls_verification_failure_names_host_and_ca(lab, refused):
     res = refused[1]['ex55-healthy']['tls']
     host = lab.hosts['ex55-healthy']
     assert res['failed'] is True
-    assert 'TLS certificate verification of %s:%d failed using CA path %s' % (host['ansible_host'], host['ansible_port'],
-                                                                                certifi.where()) in res['msg']
+    expected = 'TLS certificate verification of %s:%d failed using CA path %s' % (host['ansible_host'], host['ansible_port'], certifi.where())
+    assert expected in res['msg']
 
 
 def test_basic_over_http_is_refused_before_sending_the_password(refused):

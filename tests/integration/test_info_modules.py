@@ -12,7 +12,7 @@ import os
 import pytest
 import yaml
 
-from conftest import SHIPPED, TRANSPORTS, adhoc, playbook
+from ansible_collections.mailops.port25.tests.integration.conftest import SHIPPED, TRANSPORTS, adhoc, playbook
 from winlab import cim as lab_cim
 
 STATE_WORDS = {'Running': 'running', 'Stopped': 'stopped'}

@@ -26,8 +26,8 @@ IMC_L = listener(1200, 'msexcimc.exe', ['MSExchangeIMC'])
 AV_L = listener(3300, 'TmProxy.exe', ['TmProxy'])
 AV_PROCESS_L = listener(3400, 'AvastSvc.exe')
 OTHER_L = listener(4400, 'mailrelay.exe')
-WORKER_L = listener(5100, 'EdgeTransport.exe', [], {'pid': 5000, 'name': 'MSExchangeTransport.exe', 'path': None,
-                                                     'services': ['MSExchangeTransport']})
+WORKER_PARENT = {'pid': 5000, 'name': 'MSExchangeTransport.exe', 'path': None, 'services': ['MSExchangeTransport']}
+WORKER_L = listener(5100, 'EdgeTransport.exe', [], WORKER_PARENT)
 ORPHAN_L = listener(5200, 'EdgeTransport.exe', [], {'pid': 5000, 'name': 'x.exe', 'path': None, 'services': []})
 
 

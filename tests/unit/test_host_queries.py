@@ -315,8 +315,8 @@ def test_listener_info_parent_process_when_no_service_matches():
 
 def test_listener_info_nothing_listening_costs_one_request():
     client = FakeClient(dict(KB_HOST, MSFT_NetTCPConnection=[]))
-    assert listener_info.run(client, {'port': 587}) == {'changed': False, 'host': 'mail01.example.test', 'port': 587,
-                                                         'listening': False, 'listeners': [], 'gaps': []}
+    expected = {'changed': False, 'host': 'mail01.example.test', 'port': 587, 'listening': False, 'listeners': [], 'gaps': []}
+    assert listener_info.run(client, {'port': 587}) == expected
     assert len(client.calls) == 1
 
 
