@@ -59,3 +59,25 @@ def test_faulty_hosts_fail_alone_with_clear_messages(tmp_path):
         assert dict((name, services(lab, name)) for name in untouched) == untouched
         # Within the timeouts: nothing waited for the 20/30 s defaults or for a hung connection.
         assert elapsed < 120, elapsed
+
+
+def test_failed_verification_is_recorded_with_the_changes_already_made(tmp_path):
+    kb = scenario_hosts(KB_HOST)[0]
+    # This mail service starts fine but listens elsewhere, so port 25 stays free: the fix cannot be verified.
+    for service in kb['services']:
+        if service['name'] == 'MSExchangeIMC':
+            service['listens'] = [2525]
+    with fleet(tmp_path, [kb]) as lab:
+        run = playbook('remediate', lab.inventory_path, tmp_path, 'fix',
+                       extra={'bind_conflict_verify_retries': 2, 'bind_conflict_verify_delay': 0})
+        assert run.rc != 0
+        assert run.recap[KB_HOST]['failed'] == 1
+        entry = run.hosts()[KB_HOST]
+        assert entry['verdict'] == 'failed'
+        assert entry['error'] == ('Fail the host when the verification did not pass: Verification failed after 2 attempt(s): '
+                                  'port 25 is held by nobody (none), not by MSExchangeIMC')
+        # The changes were made and are in the report, so that rollback can undo them.
+        assert [(a['action'], a['service'], a['changed']) for a in entry['actions']] == [
+            ('stop', 'SMTPSVC', True), ('set_start_mode', 'SMTPSVC', True), ('start', 'MSExchangeIMC', True)]
+        assert entry['changed'] is True
+        assert services(lab, KB_HOST)['MSExchangeIMC'] == ('Running', 'Auto')
