@@ -157,6 +157,14 @@ def calls(env, cwd, inventory, plan, extra=(), timeout=600):
     return run, results
 
 
+def pytest_terminal_summary(terminalreporter, config):
+    """Show tables that tests attached to ``config.diag_tables`` (e.g. the conflict_info verdict of every scenario)."""
+    for title, lines in getattr(config, 'diag_tables', []):
+        terminalreporter.write_sep('-', title)
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture
 def scenario_variant(tmp_path):
     def make(name, scheme=None, auth=None, faults=None, hosts=None):

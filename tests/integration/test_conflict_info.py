@@ -82,7 +82,7 @@ def diagnoses(diag_fleets, ansible_env, tmp_path_factory):
 
 
 @pytest.mark.parametrize('transport', sorted(TRANSPORTS))
-def test_verdict_of_every_scenario(diagnoses, transport):
+def test_verdict_of_every_scenario(diagnoses, transport, request):
     lab, result, _check, before, _logs = diagnoses[transport]
     assert result.rc == 0, result.stdout[-3000:]
     rows = []
@@ -119,9 +119,13 @@ def test_verdict_of_every_scenario(diagnoses, transport):
                      'yes' if compliant else 'NO', ' '.join(f['code'] for f in res['findings'] if f['severity'] == 'error') or '-'))
     widths = [max(len(str(r[i])) for r in rows + [('scenario', 'profile', 'owner', 'process/services', 'ok', 'errors')])
               for i in range(6)]
-    print('\nconflict_info verdicts over %s:' % transport)
-    for row in [('scenario', 'profile', 'owner', 'process/services', 'ok', 'errors')] + rows:
-        print('  ' + '  '.join(str(cell).ljust(width) for cell, width in zip(row, widths)))
+    lines = ['  '.join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()
+             for row in [('scenario', 'profile', 'owner', 'process/services', 'ok', 'errors')] + rows]
+    print('\n'.join(lines))
+    # shown in the terminal summary of every run (see conftest.pytest_terminal_summary)
+    tables = getattr(request.config, 'diag_tables', [])
+    tables.append(('conflict_info verdicts over %s' % transport, lines))
+    request.config.diag_tables = tables
 
 
 @pytest.mark.parametrize('transport', sorted(TRANSPORTS))
