@@ -14,9 +14,11 @@ import pytest
 import requests
 import urllib3
 import winrm.exceptions
+import yaml
 import winrm.transport
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.mailops.port25.plugins.doc_fragments.winrm import ModuleDocFragment
 from ansible_collections.mailops.port25.plugins.module_utils import connection
 from ansible_collections.mailops.port25.plugins.module_utils.errors import (
     AuthenticationFailure, ConnectionFailure, InvalidOption, Port25Error, TLSFailure, WSManFault)
@@ -386,3 +388,15 @@ def test_real_500_fault(http_server):
     error = _send(settings)
     assert isinstance(error, WSManFault)
     assert (error.wsman_code, error.fault_code, error.is_internal_error) == (2150859174, "w:InternalError", True)
+
+
+def test_doc_fragment_mirrors_the_argspec():
+    documented = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
+    assert list(documented) == list(connection.WINRM_ARGSPEC)
+    for name, spec in connection.WINRM_ARGSPEC.items():
+        doc = documented[name]
+        assert doc["type"] == spec["type"], name
+        assert doc.get("default") == spec.get("default"), name
+        assert doc.get("choices") == spec.get("choices"), name
+        assert bool(doc.get("required")) == bool(spec.get("required")), name
+        assert "E(%s)" % spec["fallback"][1][0] in " ".join(doc["description"]), name
