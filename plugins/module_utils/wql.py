@@ -22,7 +22,8 @@ _INVALID = re.compile(u"[\ud800-\udfff\ufffe\uffff]")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def _text(value, what):
+def checked_text(value, what):
+    """``value`` as text; raises InvalidOption for non-text, invalid UTF-8, control and non-XML characters."""
     if isinstance(value, bytes):
         try:
             value = value.decode("utf-8")
@@ -47,7 +48,7 @@ def quote(value, what="value"):
     Backslash, single and double quotes are escaped with a backslash. Raises
     InvalidOption for control characters (including NUL and newlines).
     """
-    value = _text(value, what)
+    value = checked_text(value, what)
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'").replace('"', '\\"') + "'"
 
 
@@ -73,7 +74,7 @@ def like_escape(text, what="pattern"):
     ``]`` outside a set is literal in WQL LIKE and ``^`` only matters inside a set,
     so wrapping ``[``, ``%`` and ``_`` in a one-character set is enough.
     """
-    text = _text(text, what)
+    text = checked_text(text, what)
     out = []
     for char in text:
         if char in "[%_":
@@ -88,7 +89,7 @@ def like_pattern(glob, what="pattern"):
 
     Every other character, including ``[``, ``]``, ``%`` and ``_``, matches itself.
     """
-    glob = _text(glob, what)
+    glob = checked_text(glob, what)
     parts = []
     for char in glob:
         if char == "*":

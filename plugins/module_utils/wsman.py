@@ -19,6 +19,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from ansible_collections.mailops.port25.plugins.module_utils import cim, connection
 from ansible_collections.mailops.port25.plugins.module_utils.errors import ConnectionFailure, InvalidOption, Port25Error, WSManFault
+from ansible_collections.mailops.port25.plugins.module_utils.wql import checked_text, identifier
 
 ACTION_ENUMERATE = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate"
 ACTION_PULL = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Pull"
@@ -31,7 +32,6 @@ MAX_ELEMENTS = 32000
 MAX_PAGES = 10000
 
 _NAMESPACE_RE = re.compile(r"^[A-Za-z0-9_]+(/[A-Za-z0-9_]+)*$")
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FROM_RE = re.compile(r"\bfrom\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
 _CMD_UNSAFE = re.compile(r"[&|<>^%\"\r\n\x00]")
 
@@ -68,19 +68,13 @@ def validate_namespace(namespace):
     return normalised
 
 
-def validate_name(name, what):
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise InvalidOption("invalid %s %r (letters, digits and _ only)" % (what, name))
-    return name
-
-
 def selector_set(selectors):
     """``<w:SelectorSet>`` with every name and value escaped."""
     if not selectors:
         return ""
     parts = []
     for name, value in selectors.items():
-        validate_name(name, "selector name")
+        identifier(name, "selector name")
         parts.append("<w:Selector Name=%s>%s</w:Selector>" % (quoteattr(name), escape(_scalar(value, name))))
     return "<w:SelectorSet>" + "".join(parts) + "</w:SelectorSet>"
 
@@ -88,12 +82,7 @@ def selector_set(selectors):
 def _scalar(value, name):
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, str)):
-        text = str(value)
-        if re.search(u"[\x00-\x08\x0b\x0c\x0e-\x1f]", text):
-            raise InvalidOption("value of %s contains a control character that XML cannot carry" % name)
-        return text
-    raise InvalidOption("value of %s must be a string, integer or boolean, got %s" % (name, type(value).__name__))
+    return checked_text(value, "value of %s" % name)
 
 
 def class_of_query(wql):
@@ -233,7 +222,7 @@ class WSManClient(object):
     def get(self, namespace, class_name, selectors):
         """WS-Transfer Get of one instance identified by its key selectors."""
         namespace = validate_namespace(namespace)
-        validate_name(class_name, "WMI class name")
+        identifier(class_name, "WMI class name")
         resource = cim.resource_uri(namespace, class_name)
         operation = "get %s" % class_name
         data = self._send(self.envelope(ACTION_GET, resource, "", selectors), operation)
@@ -246,11 +235,11 @@ class WSManClient(object):
     def invoke(self, namespace, class_name, method, selectors, params=None):
         """Call a WMI method; returns the output parameters (e.g. {'ReturnValue': '0'}). Never retried."""
         namespace = validate_namespace(namespace)
-        validate_name(class_name, "WMI class name")
-        validate_name(method, "WMI method name")
+        identifier(class_name, "WMI class name")
+        identifier(method, "WMI method name")
         resource = cim.resource_uri(namespace, class_name)
         operation = "invoke %s.%s" % (class_name, method)
-        inner = "".join("<p:%s>%s</p:%s>" % (validate_name(name, "parameter name"), escape(_scalar(value, name)), name)
+        inner = "".join("<p:%s>%s</p:%s>" % (identifier(name, "parameter name"), escape(_scalar(value, name)), name)
                         for name, value in (params or {}).items())
         body = '<p:%s_INPUT xmlns:p=%s>%s</p:%s_INPUT>' % (method, quoteattr(resource), inner, method)
         data = self._send(self.envelope(resource + "/" + method, resource, body, selectors), operation, retry=False)
