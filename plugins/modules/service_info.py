@@ -68,6 +68,14 @@ missing:
   type: list
   elements: str
   sample: []
+gaps:
+  description:
+    - Classes that could not be read, with the error - C(Win32_DependentService) when the dependency links are not
+      readable (RV(services[].dependents) is then V(null)). Empty when everything was read.
+  returned: success
+  type: list
+  elements: dict
+  sample: []
 services:
   description: The matching services, sorted by name. Empty when nothing matched.
   returned: success
@@ -96,7 +104,8 @@ services:
       description: The service command line (C(PathName)).
       type: str
     dependents:
-      description: Services that depend on this one (only when O(dependents=true)).
+      description:
+        - Services that depend on this one (only when O(dependents=true)); V(null) when the links could not be read.
       type: list
       elements: str
   sample:
