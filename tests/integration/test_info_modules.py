@@ -8,11 +8,13 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 import yaml
 
-from ansible_collections.mailops.port25.tests.integration.conftest import SHIPPED, TRANSPORTS, adhoc, playbook
+from ansible_collections.mailops.port25.tests.integration.conftest import ROOT, SHIPPED, TRANSPORTS, adhoc, make_env, playbook
 from winlab import cim as lab_cim
 
 STATE_WORDS = {'Running': 'running', 'Stopped': 'stopped'}
@@ -208,3 +210,24 @@ def test_antivirus_info_user_catalogue(diag_fleets, ansible_env, tmp_path):
                    pattern='ex55-unknown-owner')
     owner = result.results['ex55-unknown-owner']['owner']
     assert (owner['kind'], owner['product']) == ('antivirus', {'vendor': 'Example', 'product': 'Relay guard'})
+
+
+@pytest.mark.parametrize('transport', sorted(TRANSPORTS))
+def test_module_file_runs_on_its_own(diag_fleets, tmp_path, transport):
+    """The module file is a working plain module too (the action plugin is only the fast path)."""
+    lab = diag_fleets[transport]
+    host = lab.hosts['ex55-av-proxy']
+    args = {'winrm_host': host['ansible_host'], 'winrm_port': host['ansible_port'], 'winrm_user': host['ansible_user'],
+            'winrm_password': host['ansible_password'], 'winrm_scheme': host['ansible_winrm_scheme'],
+            'winrm_transport': host['ansible_winrm_transport'], 'winrm_ca_trust_path': host.get('ansible_winrm_ca_trust_path'),
+            '_ansible_check_mode': True}
+    path = tmp_path / 'args.json'
+    path.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': args}), encoding='utf-8')
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, 'plugins', 'modules', 'conflict_info.py'), str(path)], env=make_env(),
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads(proc.stdout)
+    assert host['ansible_password'] not in proc.stdout
+    assert (result['changed'], result['owner']['kind'], result['owner']['process']) == (False, 'antivirus', 'TmProxy.exe')
+    assert [f['code'] for f in result['findings']] == ['PORT_HELD_BY_ANTIVIRUS', 'MAIL_SERVICE_NOT_RUNNING', 'BIND_FAILURE_EVENTS',
+                                                       'ANTIVIRUS_PRESENT']
