@@ -218,3 +218,20 @@ def test_handle_reads_state_and_request_log(tmp_path, small_spec):
             assert sock.recv(12) == b'HTTP/1.1 401'
         assert [(x['auth'], x['status'], x['bytes_in']) for x in lab.requests('ex55')] == [('none', 401, 52)]
         assert lab.endpoint('ex55') == 'http://%s:%d/wsman' % (lab.hosts['ex55']['ansible_host'], lab.http_port)
+
+
+def _specs(tmp_path, hosts):
+    return scenario.load_spec(testing.write_scenario(tmp_path / 'addr.yml', hosts))
+
+
+def test_addresses_are_assigned_in_file_order_around_fixed_ones(tmp_path):
+    specs = _specs(tmp_path, [testing.small_host('a'), testing.small_host('b', address='127.9.0.2'),
+                              testing.small_host('c'), testing.small_host('d')])
+    assert fleet.assign_addresses(specs, '127.9.0.0/29') == {
+        'a': '127.9.0.1', 'b': '127.9.0.2', 'c': '127.9.0.3', 'd': '127.9.0.4'}
+
+
+def test_a_subnet_too_small_is_refused(tmp_path):
+    specs = _specs(tmp_path, [testing.small_host('a'), testing.small_host('b'), testing.small_host('c')])
+    with pytest.raises(fleet.FleetError, match='--subnet 127.9.0.0/30 has no free address left for host c'):
+        fleet.assign_addresses(specs, '127.9.0.0/30')
