@@ -507,3 +507,25 @@ def test_unknown_command_id_is_the_real_fault(host):
     capture = ET.fromstring(theirs[0])
     assert shape(root.find('s:Body', NS)) == shape(capture.find('s:Body', NS))
     assert root.findtext('.//f:Message', namespaces=NS) == capture.findtext('.//f:Message', namespaces=NS)
+
+
+def test_hostile_requests_never_crash_or_change_state(host):
+    before = repr(host.to_dict())
+    big = ' OR '.join("Name = 'svc%05d'" % i for i in range(6000)) + " OR Name = 'SMTPSVC'"
+    reply, root = enumerate_call(host, 'select Name from Win32_Service where ' + big)
+    assert reply.status == 200 and [i.findtext('Name') for i in items_of(root)] == ['SMTPSVC']
+    valid = wsman.request_envelope(CIMV2 + 'Win32_Service/StopService', CIMV2 + 'Win32_Service',
+                                   selectors={'Name': 'SMTPSVC'}).decode('utf-8')
+    hostile = [
+        valid.replace('SMTPSVC', "SMTPSVC' OR Name LIKE '%"),                  # injection through a selector
+        valid.replace('SMTPSVC', 'RpcSs'),                                     # protected: refused by return code
+        valid.replace('/StopService<', '/ExplodeService<'),
+        valid.replace('<s:Body>', '<s:Body><x>' * 500 + '</x>' * 500),
+        valid[:len(valid) // 2],
+        valid.replace('Win32_Service', 'Win32_Service/../../Win32_Process'),
+        valid.replace('wsa:Action', 'wsa:Actions'),
+    ]
+    for text in hostile:
+        reply = wsman.handle(host, text.encode('utf-8'))
+        assert reply.status in (200, 400, 500) and reply.body.startswith(b'<s:Envelope')
+    assert repr(host.to_dict()) == before
