@@ -19,7 +19,7 @@ HOST_KEYS = ('name', 'address', 'groups', 'os', 'username', 'password', 'auth', 
 DEFAULT_KEYS = tuple(k for k in HOST_KEYS if k != 'name' and k != 'address' and k != 'hostname')
 SERVICE_KEYS = ('name', 'display_name', 'description', 'state', 'start_mode', 'process', 'path', 'account', 'protected',
                 'start_seconds', 'stop_seconds', 'delayed_auto_start', 'exit_code', 'depends_on', 'listens',
-                'on_bind_failure', 'service_type', 'shares_process')
+                'on_bind_failure', 'service_type')
 PROCESS_KEYS = ('name', 'path', 'listens', 'pid', 'parent')
 EVENT_KEYS = ('log', 'source', 'event_id', 'type', 'time', 'message')
 BIND_EVENT_KEYS = ('log', 'source', 'event_id', 'type', 'message')
