@@ -200,3 +200,19 @@ def test_limit_serial_and_max_fail_percentage(tmp_path):
         assert port_owner(lab, 'z-other') == 'MSExchangeIMC'
         assert dict((h, e['verdict']) for h, e in tolerant.hosts().items()) == {
             'a-bad-password': 'failed', KB_HOST: 'compliant', 'z-other': 'compliant'}
+
+
+def test_exchange2003_transport_is_started_never_stopped(tmp_path):
+    ex2003 = scenario_hosts('ex2003')[0]
+    for service in ex2003['services']:
+        if service['name'] == 'SMTPSVC':
+            service['state'] = 'stopped'   # the transport is down and port 25 is free
+    with fleet(tmp_path, [ex2003]) as lab:
+        run = playbook('remediate', lab.inventory_path, tmp_path, 'fix')
+        assert run.rc == 0, run.output
+        entry = run.hosts()['ex2003']
+        assert change_keys(entry['actions']) == [
+            ('start', 'SMTPSVC', {'state': 'stopped', 'start_mode': 'auto'}, {'state': 'running', 'start_mode': 'auto'})]
+        assert (entry['verdict'], codes(entry['flags'])) == ('compliant', ['SMTP_SERVICE_IS_TRANSPORT'])
+        assert [r['action'].rsplit('/', 1)[1] for r in invoke_requests(lab, 'ex2003')] == ['StartService']
+        assert port_owner(lab, 'ex2003') == 'SMTPSVC'
