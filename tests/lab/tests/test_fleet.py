@@ -126,6 +126,20 @@ def test_restart_continues_from_the_state_dir(tmp_path, small_spec):
     assert (state / 'tls' / 'ca.pem').read_bytes() == ca_before     # inventories written before stay valid
 
 
+def test_restart_after_a_killed_fleet(tmp_path, small_spec):
+    state = tmp_path / 'state'
+    with testing.running_fleet([small_spec], state) as lab:
+        lab.process.kill()                     # no clean stop: the old ready file stays behind
+        lab.process.wait(15)
+        first_pid = lab.ready['pid']
+    assert (state / 'ready.json').exists()
+    with testing.running_fleet([small_spec], state) as lab:
+        assert lab.ready['pid'] == lab.process.pid != first_pid
+        with socket.create_connection((lab.hosts['ex55']['ansible_host'], lab.http_port), timeout=5) as sock:
+            sock.sendall(b'POST /wsman HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n')
+            assert sock.recv(12) == b'HTTP/1.1 401'
+
+
 @pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM], ids=['SIGINT', 'SIGTERM'])
 def test_signal_stops_cleanly(tmp_path, small_spec, sig):
     with testing.running_fleet([small_spec], tmp_path / 'state') as lab:

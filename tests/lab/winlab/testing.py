@@ -99,10 +99,14 @@ def _start(cmd, env, ready_file, stderr_path, start_timeout):
             return process, None
         if os.path.exists(ready_file):
             with open(ready_file, encoding='utf-8') as handle:
-                return process, json.load(handle)
+                ready = json.load(handle)
+            if ready.get('pid') == process.pid:
+                return process, ready
         time.sleep(0.05)
     process.kill()
     process.wait()
+    with open(stderr_path, 'a', encoding='utf-8') as err:
+        err.write('\n(running_fleet: not ready within %s s; killed)\n' % start_timeout)
     return process, None
 
 
@@ -138,8 +142,9 @@ def running_fleet(spec_paths=None, state_dir=None, http_port=None, https_port=No
             for path in spec_paths or ():
                 cmd += ['--spec', os.fspath(path)]
             cmd += [str(a) for a in extra_args]
-            if os.path.exists(stderr_path):
-                os.unlink(stderr_path)
+            for stale in (stderr_path, ready_file):     # a killed earlier fleet may have left them
+                if os.path.exists(stale):
+                    os.unlink(stale)
             process, ready = _start(cmd, env, ready_file, stderr_path, start_timeout)
             if ready is not None or process.returncode != EXIT_LISTEN:
                 break
