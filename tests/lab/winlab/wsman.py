@@ -255,9 +255,10 @@ class Context:
                           detail='<w:FaultDetail>%s%s</w:FaultDetail>' % (DETAIL, detail))
 
     def action_not_supported(self):
-        # No capture; WS-Addressing subcode and the reason text of DSP0226. Code: ERROR_WSMAN_ACTION_NOT_SUPPORTED.
+        # No capture; WS-Addressing subcode and the reason text of DSP0226; code ERROR_WSMAN_INVALID_ACTIONURI
+        # (Windows SDK ERROR_WSMAN_* table)
         text = 'The action is not supported by the service. '
-        return self.fault('s:Sender', 'a:ActionNotSupported', text, 2150858754,
+        return self.fault('s:Sender', 'a:ActionNotSupported', text, 2150858753,
                           'The WS-Management service cannot process the request because the action is not supported '
                           'for this resource: %s ' % _esc(self.req.action), action=FAULT_ADDR,
                           detail='<w:FaultDetail>%sActionMismatch</w:FaultDetail>' % DETAIL)
@@ -276,16 +277,18 @@ class Context:
                           'invalid SOAP headers. ', 2150858767, _esc(message), action=FAULT_ADDR)
 
     def invalid_context(self):
-        # No capture; WS-Enumeration subcode with the Receiver code the specification gives it.
+        # No capture; WS-Enumeration subcode with the Receiver code the specification gives it;
+        # code ERROR_WSMAN_ENUMERATE_INVALID_ENUMERATION_CONTEXT (Windows SDK)
         text = 'The supplied enumeration context is invalid. '
-        return self.fault('s:Receiver', 'n:InvalidEnumerationContext', text, 2150858785,
+        return self.fault('s:Receiver', 'n:InvalidEnumerationContext', text, 2150858779,
                           'The WS-Management service cannot process the request because the enumeration context is '
                           'not valid or has expired. ', action=FAULT_ENUM)
 
     def encoding_limit(self):
         text = 'The response that the WS-Management service computed exceeds the maximum envelope size in the ' \
                'request. '
-        return self.fault('s:Sender', 'w:EncodingLimit', text, 2150858853, _esc(text),
+        # code ERROR_WSMAN_MAX_ENVELOPE_SIZE_EXCEEDED (Windows SDK); no capture of this fault
+        return self.fault('s:Sender', 'w:EncodingLimit', text, 2150858824, _esc(text),
                           detail='<w:FaultDetail>%sMaxEnvelopeSize</w:FaultDetail>' % DETAIL)
 
     def schema_error(self, message):
