@@ -81,3 +81,15 @@ def test_failed_verification_is_recorded_with_the_changes_already_made(tmp_path)
             ('stop', 'SMTPSVC', True), ('set_start_mode', 'SMTPSVC', True), ('start', 'MSExchangeIMC', True)]
         assert entry['changed'] is True
         assert services(lab, KB_HOST)['MSExchangeIMC'] == ('Running', 'Auto')
+
+
+def test_owner_that_cannot_be_read_is_flagged_and_nothing_changes(tmp_path):
+    host = renamed(scenario_hosts(KB_HOST)[0], 'no-tcp-table', faults={'access_denied_classes': ['MSFT_NetTCPConnection']})
+    with fleet(tmp_path, [host]) as lab:
+        run = playbook('remediate', lab.inventory_path, tmp_path, 'fix')
+        assert run.rc == 0, run.output
+        entry = run.hosts()['no-tcp-table']
+        assert (entry['actions'], entry['verdict']) == ([], 'noncompliant')
+        assert [f['code'] for f in entry['flags']] == ['UNKNOWN_OWNER']
+        assert 'could not be read (MSFT_NetTCPConnection)' in entry['flags'][0]['message']
+        assert services(lab, 'no-tcp-table')['SMTPSVC'] == ('Running', 'Auto')
