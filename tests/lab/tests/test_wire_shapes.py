@@ -358,14 +358,15 @@ def test_old_os_has_no_standardcimv2(host):
     assert reply.status == 200
 
 
-@pytest.mark.parametrize('selectors, detail', [({}, 'InsufficientSelectors'), ({'Colour': 'red'}, 'UnexpectedSelectors'),
-                                               ({'Name': 'SMTPSVC', 'Id': '1'}, 'UnexpectedSelectors')])
-def test_bad_selectors(host, selectors, detail):
+@pytest.mark.parametrize('selectors, detail, code', [({}, 'InsufficientSelectors', '2150858842'),
+                                                     ({'Colour': 'red'}, 'UnexpectedSelectors', '2150858843'),
+                                                     ({'Name': 'SMTPSVC', 'Id': '1'}, 'UnexpectedSelectors', '2150858843')])
+def test_bad_selectors(host, selectors, detail, code):
     reply, root = call(host, wsman.ACT_GET, CIMV2 + 'Win32_Service', selectors=selectors)
     assert reply.status == 500
     assert root.findtext('.//s:Subcode/s:Value', namespaces=NS) == 'w:InvalidSelectors'
     assert root.findtext('.//w:FaultDetail', namespaces=NS).endswith('/' + detail)
-    assert root.find('.//f:WSManFault', NS).get('Code') == '2150858843'
+    assert root.find('.//f:WSManFault', NS).get('Code') == code
 
 
 def test_faults_configured_per_host(host):

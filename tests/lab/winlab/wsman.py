@@ -251,7 +251,9 @@ class Context:
         # pypsrp_test_winrs_bad_cmd_id.yml
         text = 'The WS-Management service cannot process the request because the request contained invalid ' \
                'selectors for the resource. '
-        return self.fault('s:Sender', 'w:InvalidSelectors', text, 2150858843, _esc(message or text),
+        # UnexpectedSelectors is 2150858843 in the capture; InsufficientSelectors is ERROR_WSMAN_INSUFFCIENT_SELECTORS
+        number = 2150858842 if detail == 'InsufficientSelectors' else 2150858843
+        return self.fault('s:Sender', 'w:InvalidSelectors', text, number, _esc(message or text),
                           detail='<w:FaultDetail>%s%s</w:FaultDetail>' % (DETAIL, detail))
 
     def action_not_supported(self):
