@@ -65,7 +65,7 @@ def verdicts(report):
 
 
 def step(number, title, seconds, text):
-    print('  %d. %-23s %-58s %5.1f s' % (number, title, text, seconds))
+    print('  %d. %-23s %-62s %5.1f s' % (number, title, text, seconds))
 
 
 def action_text(actions):
@@ -130,8 +130,6 @@ def main():
     print()
     print('HTML report: %s (JSON and JUnit XML next to it; playbook logs in %s)'
           % (os.path.relpath(os.path.join(OUT_DIR, '4-compliance', 'port25-report.html'), REPO), os.path.relpath(OUT_DIR, REPO)))
-    print('Undo the fix:  ansible-playbook -i <inventory> mailops.port25.rollback -e rollback_report=%s'
-          % os.path.relpath(os.path.join(OUT_DIR, '2-remediate', 'port25-report.json'), REPO))
     print('lab stopped; %.0f s in all' % (time.monotonic() - started))
     return 0
 
