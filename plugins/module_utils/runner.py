@@ -47,8 +47,13 @@ def validation_rules(feature):
 
 
 def failure(exc):
-    """The module result for a Port25Error."""
-    return {"failed": True, "changed": False, "msg": str(exc), "error": exc.details()}
+    """The module result for a Port25Error.
+
+    A failure can come after changes were made (a service stopped, then its start mode refused):
+    those are on the exception's ``actions``, and the task must then report ``changed``.
+    """
+    made = [action for action in getattr(exc, "actions", None) or [] if action.get("changed", True)]
+    return {"failed": True, "changed": bool(made), "msg": str(exc), "error": exc.details()}
 
 
 def execute(feature, params, check_mode=False, diff=False, client_factory=None):

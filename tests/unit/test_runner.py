@@ -150,3 +150,27 @@ def test_module_main_missing_pywinrm(monkeypatch, capsys):
     result = run_module(monkeypatch, make_feature(None), dict(PARAMS, name="x"), capsys)
     assert result["failed"]
     assert result["msg"].startswith("Failed to import the required Python library (pywinrm)")
+
+
+def test_failure_after_changes_reports_changed():
+    from ansible_collections.mailops.port25.plugins.module_utils.service_control import ServiceControlError
+
+    made = {"action": "stop", "service": "SMTPSVC", "before": {"state": "running", "start_mode": "auto"},
+            "after": {"state": "stopped", "start_mode": "auto"}}
+
+    def run(client, params, check_mode=False, diff=False):
+        raise ServiceControlError("ChangeStartMode returned 2 (access denied)", host="mail01", operation="ChangeStartMode", actions=[made])
+
+    result = runner.execute(make_feature(run), dict(PARAMS, name="SMTPSVC"), client_factory=FakeClient)
+    assert result["failed"] is True
+    assert result["changed"] is True
+    assert result["error"]["actions"] == [made]
+
+
+def test_failure_before_any_change_reports_unchanged():
+    def run(client, params, check_mode=False, diff=False):
+        raise WSManFault("access denied", host="mail01", operation="Enumerate")
+
+    result = runner.execute(make_feature(run), dict(PARAMS, name="SMTPSVC"), client_factory=FakeClient)
+    assert result["failed"] is True
+    assert result["changed"] is False
