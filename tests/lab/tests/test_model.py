@@ -230,6 +230,12 @@ def test_the_event_log_is_bounded(host, monkeypatch):
 
 
 def test_tcp_table_lists_ipv4_then_ipv6(host):
-    rows = host.tcp_table()
-    assert [(a, p) for a, p, _pid, _c in rows] == [('0.0.0.0', 25), ('0.0.0.0', 135), ('0.0.0.0', 445),
-                                                   ('0.0.0.0', 5985), ('::', 25), ('::', 135), ('::', 445), ('::', 5985)]
+    smtp = host.service('SMTPSVC')['pid']
+    rows = [(a, p, r, rp, st, pid) for a, p, r, rp, st, pid, _c in host.tcp_table()]
+    assert rows == [('0.0.0.0', 25, '0.0.0.0', 0, 'Listen', smtp), ('0.0.0.0', 135, '0.0.0.0', 0, 'Listen', host.service('RpcSs')['pid']),
+                    ('0.0.0.0', 445, '0.0.0.0', 0, 'Listen', 4), ('0.0.0.0', 5985, '0.0.0.0', 0, 'Listen', 4),
+                    ('127.0.0.1', 25, '10.0.0.25', 51234, 'Established', smtp),
+                    ('127.0.0.1', 5985, '10.0.0.10', 50112, 'Established', 4),
+                    ('127.0.0.1', 49702, '10.0.0.30', 443, 'TimeWait', 0),
+                    ('::', 25, '::', 0, 'Listen', smtp), ('::', 135, '::', 0, 'Listen', host.service('RpcSs')['pid']),
+                    ('::', 445, '::', 0, 'Listen', 4), ('::', 5985, '::', 0, 'Listen', 4)]

@@ -247,6 +247,9 @@ def test_tcp_connections_and_event_log(host):
     rows = [(i.findtext('LocalAddress'), i.findtext('LocalPort'), i.findtext('OwningProcess')) for i in items_of(root)]
     pid = str(host.service('SMTPSVC')['pid'])
     assert rows == [('0.0.0.0', '25', pid), ('::', '25', pid)]
+    _reply, root = enumerate_call(host, 'select State, OwningProcess from MSFT_NetTCPConnection where LocalPort = 25',
+                                  namespace=STDCIMV2)
+    assert sorted(i.findtext('State') for i in items_of(root)) == ['2', '2', '5']      # a mail client is connected
     since = '20000101000000.000000-000'
     _reply, root = enumerate_call(host, "select * from Win32_NTLogEvent where Logfile = 'Application' and "
                                         "SourceName = 'MSExchangeIMC' and TimeGenerated > '%s'" % since)
@@ -476,6 +479,8 @@ def test_shell_commands_answer_from_the_model(host):
     assert code == 0
     assert '  TCP    0.0.0.0:25             0.0.0.0:0              LISTENING       %d\r\n' % pid in out
     assert '  TCP    [::]:25                [::]:0                 LISTENING       %d\r\n' % pid in out
+    assert '  TCP    127.0.0.1:25           10.0.0.25:51234        ESTABLISHED     %d\r\n' % pid in out
+    assert '  TCP    127.0.0.1:49702        10.0.0.30:443          TIME_WAIT       0\r\n' in out
     out, _err, code = _run(host, 'sc', ['query', 'SMTPSVC'])
     assert code == 0 and '        STATE              : 4  RUNNING \r\n' in out
     assert 'SERVICE_NAME: SMTPSVC \r\n        TYPE               : 20  WIN32_SHARE_PROCESS  \r\n' in out

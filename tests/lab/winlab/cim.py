@@ -326,7 +326,7 @@ _TCP_PROPS = [
     ('State', 'uint8'), ('AppliedSetting', 'uint8'), ('OwningProcess', 'uint32'), ('CreationTime', 'datetime'),
     ('OffloadState', 'uint8'),
 ]
-TCP_LISTEN = 2
+TCP_STATES = {'Listen': 2, 'Established': 5, 'TimeWait': 11}     # MSFT_NetTCPConnection.State values
 
 
 class MsftNetTcpConnection(CimClass):
@@ -336,18 +336,18 @@ class MsftNetTcpConnection(CimClass):
 
     def instances(self, host):
         out = []
-        for address, port, pid, created in host.tcp_table():
-            remote = '::' if ':' in address else '0.0.0.0'
+        for address, port, remote, rport, state, pid, created in host.tcp_table():
             out.append({
                 'Caption': None, 'Description': None, 'ElementName': None, 'InstallDate': None, 'Name': None,
                 'OperationalStatus': None, 'StatusDescriptions': None, 'Status': None, 'HealthState': None,
                 'CommunicationStatus': None, 'DetailedStatus': None, 'OperatingStatus': None, 'PrimaryStatus': None,
                 'OtherEnabledState': None, 'EnabledDefault': 2, 'TimeOfLastStateChange': None,
                 'TransitioningToState': 12, 'AvailableRequestedStates': None,
-                'InstanceID': '%s++%d++%s++0' % (address, port, remote), 'EnabledState': None, 'RequestedState': 5,
-                'Directionality': None, 'AggregationBehavior': None, 'LocalAddress': address, 'LocalPort': port,
-                'RemoteAddress': remote, 'RemotePort': 0, 'State': TCP_LISTEN, 'AppliedSetting': None,
-                'OwningProcess': pid, 'CreationTime': to_datetime(created), 'OffloadState': 0,
+                'InstanceID': '%s++%d++%s++%d' % (address, port, remote, rport), 'EnabledState': None,
+                'RequestedState': 5, 'Directionality': None, 'AggregationBehavior': None, 'LocalAddress': address,
+                'LocalPort': port, 'RemoteAddress': remote, 'RemotePort': rport, 'State': TCP_STATES[state],
+                'AppliedSetting': None if state == 'Listen' else 0, 'OwningProcess': pid,
+                'CreationTime': to_datetime(created), 'OffloadState': 0,
             })
         return out
 

@@ -434,9 +434,25 @@ class Host:
 
     # ------------------------------------------------------------------ views used by cim.py and shell.py
     def tcp_table(self):
-        """Listening sockets as (local address, port, pid, created), IPv4 then IPv6, ordered like netstat."""
+        """TCP endpoints as (local address, local port, remote address, remote port, state, pid, created), ordered
+        like netstat (IPv4 by address and port, then IPv6). Besides the listeners, a live host has connections: the
+        management session on 5985, a mail client talking to whoever owns 25, a closed socket in TIME_WAIT; they
+        catch clients that forget to filter on the Listen state."""
+        local = self.spec.address or '127.0.0.1'
         rows = []
-        for family in ('0.0.0.0', '::'):
-            for listener in sorted(self.listeners, key=lambda ln: ln['port']):
-                rows.append((family, listener['port'], listener['pid'], listener['created']))
-        return rows
+        for family, remote in (('0.0.0.0', '0.0.0.0'), ('::', '::')):
+            for listener in self.listeners:
+                rows.append((family, listener['port'], remote, 0, 'Listen', listener['pid'], listener['created']))
+        for port, peer, peer_port in ((5985, '10.0.0.10', 50112), (25, '10.0.0.25', 51234)):
+            holder = self.port_holder(port)
+            if holder is not None:
+                rows.append((local, port, peer, peer_port, 'Established', holder['pid'], self.epoch - 60))
+        rows.append((local, 49702, '10.0.0.30', 443, 'TimeWait', 0, self.epoch - 30))
+        return sorted(rows, key=_netstat_order)
+
+
+def _netstat_order(row):
+    address = row[0]
+    if ':' in address:
+        return (1, address, row[1])
+    return (0, tuple(int(p) for p in address.split('.')), row[1])

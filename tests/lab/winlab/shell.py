@@ -19,6 +19,7 @@ SC_STATE = {_model.STOPPED: '1  STOPPED', _model.START_PENDING: '2  START_PENDIN
             _model.STOP_PENDING: '3  STOP_PENDING', _model.RUNNING: '4  RUNNING'}
 SC_START = {'Boot': '0   BOOT_START', 'System': '1   SYSTEM_START', 'Auto': '2   AUTO_START',
             'Manual': '3   DEMAND_START', 'Disabled': '4   DISABLED'}
+NETSTAT_STATES = {'Listen': 'LISTENING', 'Established': 'ESTABLISHED', 'TimeWait': 'TIME_WAIT'}
 SC_NOT_FOUND = ('[SC] %s FAILED 1060:\r\n\r\nThe specified service does not exist as an installed service.\r\n\r\n')
 
 
@@ -87,12 +88,12 @@ def _netstat(host, args):
     if not flags or any(c not in 'ano' for c in flags):
         return '', '', 1
     lines = ['', 'Active Connections', '', '  Proto  Local Address          Foreign Address        State           PID']
-    for address, port, pid, _created in host.tcp_table():
+    for address, port, remote, rport, state, pid, _created in host.tcp_table():
         if ':' in address:
-            local, foreign = '[::]:%d' % port, '[::]:0'
+            local, foreign = '[%s]:%d' % (address, port), '[%s]:%d' % (remote, rport)
         else:
-            local, foreign = '0.0.0.0:%d' % port, '0.0.0.0:0'
-        line = '  {:<7}{:<23}{:<23}{:<16}'.format('TCP', local, foreign, 'LISTENING')
+            local, foreign = '%s:%d' % (address, port), '%s:%d' % (remote, rport)
+        line = '  {:<7}{:<23}{:<23}{:<16}'.format('TCP', local, foreign, NETSTAT_STATES[state])
         lines.append(line + (str(pid) if 'o' in flags else '').rstrip())
     return '\r\n'.join(lines) + '\r\n', '', 0
 
