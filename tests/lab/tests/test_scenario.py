@@ -138,6 +138,13 @@ def test_duplicate_hosts_across_files_and_broken_files(tmp_path):
         scenario.load_spec(str(tmp_path / 'missing.yml'))
 
 
+def test_a_bad_password_is_never_echoed(tmp_path):
+    path = _write(tmp_path, [{'name': 'h', 'password': 98765432}])
+    with pytest.raises(scenario.ScenarioError, match="host 'h': field 'password': must be a non-empty string") as err:
+        scenario.load_spec(path)
+    assert '98765432' not in str(err.value)
+
+
 @pytest.mark.parametrize('text, seconds', [('-2h', -7200.0), ('-30m', -1800.0), ('-10s', -10.0), ('-1d', -86400.0),
                                            ('5m', 300.0), (-90, -90.0), ('-1.5h', -5400.0)])
 def test_relative_times(text, seconds):

@@ -125,6 +125,8 @@ class _Checker:
                 self.fail(field, 'is required')
             return None
         if not isinstance(value, str) or not value.strip():
+            if field.endswith('password'):
+                self.fail(field, 'must be a non-empty string')      # never echo a password, even a wrong one
             self.fail(field, 'must be a non-empty string, got %r' % (value,))
         if choices is not None and value not in choices:
             self.fail(field, 'must be one of %s, got %r' % (', '.join(choices), value))
