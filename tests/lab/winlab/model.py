@@ -69,6 +69,7 @@ class Host:
         self.spec = spec
         self.state_dir = state_dir
         self.hostname = spec.hostname
+        self.address = spec.address       # the fleet sets the address it assigned (faults' Machine, TCP table)
         self.clock = clock or time.time
         self.lock = threading.RLock()
         self.version = 0                  # bumped on every change; renderers may cache on it
@@ -438,7 +439,7 @@ class Host:
         like netstat (IPv4 by address and port, then IPv6). Besides the listeners, a live host has connections: the
         management session on 5985, a mail client talking to whoever owns 25, a closed socket in TIME_WAIT; they
         catch clients that forget to filter on the Listen state."""
-        local = self.spec.address or '127.0.0.1'
+        local = self.address or '127.0.0.1'
         rows = []
         for family, remote in (('0.0.0.0', '0.0.0.0'), ('::', '::')):
             for listener in self.listeners:

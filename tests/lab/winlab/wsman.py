@@ -175,7 +175,7 @@ class Context:
     def __init__(self, host, req):
         self.host = host
         self.req = req
-        self.machine = getattr(host, 'address', None) or host.spec.address or 'localhost'
+        self.machine = host.address or 'localhost'
         self.fqdn = host.hostname
 
     def fault(self, *args, **kwargs):
@@ -681,11 +681,11 @@ def handle(host, body):
     try:
         req = Request(body)
     except (ET.ParseError, ValueError) as exc:
-        machine = getattr(host, 'address', None) or host.spec.address or 'localhost'
+        machine = host.address or 'localhost'
         fault = schema_fault('The request is not well-formed XML: %s. ' % str(exc)[:200], machine, '')
         return Reply(400, fault.body.encode('utf-8'))
     except LookupError as exc:
-        machine = getattr(host, 'address', None) or host.spec.address or 'localhost'
+        machine = host.address or 'localhost'
         return Reply(500, schema_fault(str(exc) + '. ', machine, '').body.encode('utf-8'))
     except Exception:  # pylint: disable=broad-except
         return Reply(400, b'')
