@@ -12,6 +12,7 @@ import base64
 import dataclasses
 import os
 import re
+import threading
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -535,3 +536,30 @@ def test_hostile_requests_never_crash_or_change_state(host):
         reply = wsman.handle(host, text.encode('utf-8'))
         assert reply.status in (200, 400, 500) and reply.body.startswith(b'<s:Envelope')
     assert repr(host.to_dict()) == before
+
+
+def test_concurrent_requests_on_one_host_stay_consistent(host):
+    """Threads mixing reads and SCM calls: every answer is a valid envelope and the model ends consistent."""
+    stop = wsman.request_envelope(CIMV2 + 'Win32_Service/StopService', CIMV2 + 'Win32_Service',
+                                  selectors={'Name': 'W3SVC'})
+    start = wsman.request_envelope(CIMV2 + 'Win32_Service/StartService', CIMV2 + 'Win32_Service',
+                                   selectors={'Name': 'W3SVC'})
+    read = wsman.request_envelope(wsman.ACT_ENUMERATE, CIMV2 + '*', wsman.enumerate_body('select * from Win32_Service'))
+    statuses = []
+
+    def worker(bodies):
+        for _round in range(30):
+            for body in bodies:
+                reply = wsman.handle(host, body)
+                statuses.append(reply.status)
+                ET.fromstring(reply.body)
+    threads = [threading.Thread(target=worker, args=(b,)) for b in ([stop, start], [read], [start, read, stop])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert set(statuses) == {200} and len(statuses) == 30 * 6
+    w3svc = host.service('W3SVC')
+    assert w3svc['state'] in (model.RUNNING, model.STOPPED)
+    holders = [ln for ln in host.listeners if ln['port'] == 80]
+    assert (len(holders) == 1) == (w3svc['state'] == model.RUNNING)
