@@ -358,6 +358,9 @@ def test_old_os_has_no_standardcimv2(host):
     assert reply.status == 500
     assert root.findtext('.//s:Subcode/s:Value', namespaces=NS) == 'a:DestinationUnreachable'
     assert root.findtext('.//w:FaultDetail', namespaces=NS).endswith('/InvalidResourceURI')
+    assert root.find('.//f:WSManFault', NS).get('Code') == '2150858752'
+    assert root.findall('.//f:WSManFault', NS)[1].findtext('f:Message', namespaces=NS) == \
+        'The WS-Management service cannot process the request. The CIM namespace root/standardcimv2 is invalid. '
     reply, _root = enumerate_call(host, 'select * from MSFT_NetTCPConnection', namespace=STDCIMV2)
     assert reply.status == 200
 

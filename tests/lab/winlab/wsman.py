@@ -204,7 +204,7 @@ class Context:
                                    'might be invalid. Change the filter and try the request again.  ',
                                    2150858778, inner, extended, FAULT_ENUM)
 
-    def not_found(self, parameter_info, provider='CIMWin32', operation='GetObject'):
+    def not_found(self, parameter_info, provider='CIMWin32', operation='GetObject', inner=None):
         # omi_wsmanparser_get_notfound_fault_win2012r2.xml: Get of an instance that does not exist
         text = ('The WS-Management service cannot process the request. The service cannot find the resource '
                 'identified by the resource URI and selectors. ')
@@ -215,15 +215,20 @@ class Context:
                     'xsi:type="cim:cimString">%s</p:ProviderName><p:StatusCode xsi:nil="true" '
                     'xsi:type="cim:cimUnsignedInt"/></p:__ExtendedStatus>'
                     % (cim.NS_XSI, cim.NS_CIM, operation, _esc(parameter_info), provider))
-        return self.provider_fault('s:Sender', 'a:DestinationUnreachable', text, 2150858752, text, extended, FAULT_ADDR,
+        return self.provider_fault('s:Sender', 'a:DestinationUnreachable', text, 2150858752, inner or text, extended,
+                                   FAULT_ADDR,
                                    detail='<w:FaultDetail>%sInvalidResourceURI</w:FaultDetail>' % DETAIL)
 
     def invalid_namespace(self, namespace):
         # Choice (no capture of this case exists): WMI answers WBEM_E_INVALID_NAMESPACE (0x8004100E) when
-        # root/standardcimv2 is missing (Server 2008/2003); the WinRM WMI plug-in reports WMI "not found" style
-        # errors on the resource URI as a:DestinationUnreachable + InvalidResourceURI (2150858752), the shape of the
-        # real not-found capture, not as CannotProcessFilter (which it keeps for errors inside the query itself).
-        return self.not_found(namespace, provider='WinMgmt', operation='ConnectServer')
+        # root/standardcimv2 is missing (Server 2008/2003). WinRM reports it as the resource not found
+        # (ERROR_WSMAN_RESOURCE_NOT_FOUND 2150858752, what CIM cmdlets show as HRESULT 0x80338000 with "The CIM
+        # namespace ... is invalid"): a:DestinationUnreachable + InvalidResourceURI in the shape of the real
+        # not-found capture, not CannotProcessFilter, which WinRM keeps for errors inside the query itself.
+        spelled = _wmi_path(self.req.resource_uri)[0] or namespace
+        return self.not_found(namespace, provider='WinMgmt', operation='ConnectServer',
+                              inner='The WS-Management service cannot process the request. The CIM namespace %s is '
+                                    'invalid. ' % spelled)
 
     def timed_out(self, delay):
         # pypsrp_test_winrs_operation_timeout.yml / omi_wsmanparser_timedout_fault.xml
