@@ -27,7 +27,13 @@ fi
 mkdir -p "$copy"
 find "$copy" -mindepth 1 -maxdepth 1 ! -name tests -exec rm -rf {} +
 [ -d "$copy/tests" ] && find "$copy/tests" -mindepth 1 -maxdepth 1 ! -name output -exec rm -rf {} +
-(cd "$repo" && git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} cp --parents -P {} "$copy/" 2>/dev/null || true)
+cd "$repo"
+git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' file; do
+  # A tracked file deleted in the working tree is not part of the collection any more.
+  if [ -e "$file" ] || [ -L "$file" ]; then
+    cp --parents -P "$file" "$copy/"
+  fi
+done
 cd "$copy"
 # ansible-test wants a git-less or git-backed tree; init one so it lists exactly these files.
 rm -rf .git && git init -q . && git add -A >/dev/null 2>&1

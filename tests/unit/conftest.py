@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import re
 
@@ -15,8 +16,16 @@ FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 
 
 def read_capture(name):
-    """Bytes of tests/unit/fixtures/<name>."""
-    with open(os.path.join(FIXTURES, name), "rb") as handle:
+    """Bytes of tests/unit/fixtures/<name>, byte-exact.
+
+    Captures with CRLF line ends or typographic quotes are stored gzipped (<name>.gz): they are data,
+    and ansible-test's line-endings and no-smart-quotes checks only leave binary files alone.
+    """
+    path = os.path.join(FIXTURES, name)
+    if not os.path.exists(path):
+        with gzip.open(path + ".gz", "rb") as handle:
+            return handle.read()
+    with open(path, "rb") as handle:
         return handle.read()
 
 
