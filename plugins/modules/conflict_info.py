@@ -83,17 +83,15 @@ extends_documentation_fragment:
 """
 
 EXAMPLES = r"""
-- name: Diagnose every Windows mail server of the inventory (connection settings come from the inventory)
-  hosts: exchange
-  gather_facts: false
-  tasks:
-    - name: Who holds port 25, and is the host compliant with KB Q222553?
-      mailops.port25.conflict_info:
-      register: diagnosis
+# In a play that targets the Windows hosts (hosts: exchange, gather_facts: false): the connection
+# settings come from the inventory.
+- name: Who holds port 25, and is the host compliant with KB Q222553?
+  mailops.port25.conflict_info:
+  register: diagnosis
 
-    - name: Show the verdict
-      ansible.builtin.debug:
-        msg: "{{ inventory_hostname }}: {{ diagnosis.owner.kind }} {{ diagnosis.owner.process }} -> compliant={{ diagnosis.compliant }}"
+- name: Show the verdict
+  ansible.builtin.debug:
+    msg: "{{ inventory_hostname }}: {{ diagnosis.owner.kind }} {{ diagnosis.owner.process }} -> compliant={{ diagnosis.compliant }}"
 
 - name: Exchange 2019 front end, a site-specific mail gateway, one week of events
   mailops.port25.conflict_info:
