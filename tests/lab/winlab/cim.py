@@ -145,11 +145,51 @@ def _element(tag, value, dt_tag):
         return '<%s>%s</%s>' % (tag, value, tag)
     if isinstance(value, datetime.datetime):
         return '<%s><%s>%s</%s></%s>' % (tag, dt_tag, format_datetime(value), dt_tag, tag)
+    if isinstance(value, Reference):
+        return '<%s>%s</%s>' % (tag, value.epr(), tag)
     if isinstance(value, list):
         if not value:
             return '<%s xsi:nil="true"/>' % tag
         return ''.join(_element(tag, v, dt_tag) for v in value)
     return '<%s>%s</%s>' % (tag, _escape(str(value)), tag)
+
+
+ANONYMOUS = 'http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous'
+
+
+class Reference:
+    """A CIM reference property value (``ref`` type): the referenced instance's class, namespace and keys.
+
+    On the wire it is the instance's WS-Addressing EPR, the children going straight into the property element
+    (the shape of <cim:Location> in Microsoft's WinRM Get example): <a:Address> anonymous, then
+    <a:ReferenceParameters> with <w:ResourceURI> and one <w:Selector Name="Key"> per key. The a: and w: prefixes
+    are declared on the response envelope. str() is the WMI object path, which WQL compares with.
+    """
+
+    __slots__ = ('class_name', 'namespace', 'keys', '_path')
+
+    def __init__(self, host, class_name, namespace, keys):
+        self.class_name = class_name
+        self.namespace = namespace
+        self.keys = tuple(keys)                     # (name, value) pairs in key order
+        self._path = '\\\\%s\\%s:%s.%s' % (host.hostname, namespace.replace('/', '\\'), class_name,
+                                          ','.join('%s="%s"' % (k, v.replace('\\', '\\\\').replace('"', '\\"'))
+                                                   for k, v in self.keys))
+
+    def epr(self):
+        selectors = ''.join('<w:Selector Name="%s">%s</w:Selector>' % (name, _escape(value)) for name, value in self.keys)
+        return ('<a:Address>%s</a:Address><a:ReferenceParameters><w:ResourceURI>%s%s/%s</w:ResourceURI>'
+                '<w:SelectorSet>%s</w:SelectorSet></a:ReferenceParameters>'
+                % (ANONYMOUS, WMI_PREFIX, self.namespace, self.class_name, selectors))
+
+    def __str__(self):
+        return self._path
+
+    def __eq__(self, other):
+        return isinstance(other, Reference) and str(self).lower() == str(other).lower()
+
+    def __hash__(self):
+        return hash(str(self).lower())
 
 
 # ---------------------------------------------------------------------------------------------- Win32_Service
@@ -191,6 +231,35 @@ class Win32Service(CimClass):
                 'State': state, 'Status': 'OK', 'SystemCreationClassName': 'Win32_ComputerSystem',
                 'SystemName': host.hostname, 'TagId': 0, 'WaitHint': svc['wait_hint'],
             })
+        return out
+
+
+def service_reference(host, name):
+    return Reference(host, 'Win32_Service', 'root/cimv2', [('Name', name)])
+
+
+# ---------------------------------------------------------------------------------------------- Win32_DependentService
+class Win32DependentService(CimClass):
+    """The association of a service (Antecedent) with a service that depends on it (Dependent).
+
+    One instance per ``depends_on`` entry that names a service of the host, ordered by the dependent's name, then
+    the antecedent's (as listed in the scenario). TypeOfDependency stays NULL: the lab's SCM records no kind of
+    dependency.
+    """
+
+    def __init__(self):
+        super().__init__('Win32_DependentService', 'root/cimv2',
+                         [('Antecedent', 'ref'), ('Dependent', 'ref'), ('TypeOfDependency', 'uint16')],
+                         ['Antecedent', 'Dependent'])
+
+    def instances(self, host):
+        out = []
+        for svc in sorted(host.services.values(), key=lambda s: s['name'].lower()):
+            for name in svc['depends_on']:
+                antecedent = host.service(name)
+                if antecedent is not None:
+                    out.append({'Antecedent': service_reference(host, antecedent['name']),
+                                'Dependent': service_reference(host, svc['name']), 'TypeOfDependency': None})
         return out
 
 
@@ -388,8 +457,8 @@ class Win32NTLogEvent(CimClass):
         return out
 
 
-CLASSES = {c.name.lower(): c for c in (Win32Service(), Win32Process(), Win32OperatingSystem(), MsftNetTcpConnection(),
-                                       Win32NTLogEvent())}
+CLASSES = {c.name.lower(): c for c in (Win32Service(), Win32DependentService(), Win32Process(), Win32OperatingSystem(),
+                                       MsftNetTcpConnection(), Win32NTLogEvent())}
 
 
 def find_class(namespace, name):

@@ -424,7 +424,7 @@ _OPS = {
 
 def _comparison(prop, ctype, op, const):
     fn = _OPS[op]
-    if ctype == 'string':
+    if ctype in ('string', 'ref'):      # a reference compares as its WMI object path
         def cmp_str(inst):
             value = inst.get(prop)
             if value is None or isinstance(value, list):

@@ -1,0 +1,147 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the mailops.port25 project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Win32_DependentService: association instances whose Antecedent/Dependent are EPRs of Win32_Service instances.
+
+The reference shape is the one Windows uses for an instance's address (<cim:Location> in Microsoft's WinRM Get
+example): <a:Address> anonymous, then <a:ReferenceParameters> with <w:ResourceURI> and <w:SelectorSet>.
+The last tests feed the lab's answer to the collection's own parser and read_dependents, so the two must agree.
+"""
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from ansible_collections.mailops.port25.plugins.module_utils import cim as collection_cim
+from ansible_collections.mailops.port25.plugins.module_utils import host_queries
+from winlab import model, scenario, wsman
+
+SCENARIOS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'scenarios')
+CIMV2 = 'http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/'
+NS = {'s': wsman.NS_S, 'a': wsman.NS_A, 'n': wsman.NS_N, 'w': wsman.NS_W,
+      'p': CIMV2 + 'Win32_DependentService', 'xsi': 'http://www.w3.org/2001/XMLSchema-instance'}
+ANONYMOUS = 'http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous'
+SERVICE_URI = CIMV2 + 'Win32_Service'
+# ex55-smtp.yml: (antecedent, dependent) for every depends_on entry naming a service of the host,
+# ordered by the dependent's name
+EX55_LINKS = [('RpcSs', 'IISADMIN'), ('RpcSs', 'LanmanServer'), ('MSExchangeSA', 'MSExchangeDS'),
+              ('MSExchangeMTA', 'MSExchangeIMC'), ('MSExchangeIS', 'MSExchangeIMC'), ('MSExchangeDS', 'MSExchangeIS'),
+              ('MSExchangeDS', 'MSExchangeMTA'), ('RpcSs', 'MSExchangeSA'), ('LanmanWorkstation', 'MSExchangeSA'),
+              ('EventLog', 'MSExchangeSA'), ('DcomLaunch', 'RpcSs'), ('RpcEptMapper', 'RpcSs'), ('RpcSs', 'Schedule'),
+              ('EventLog', 'Schedule'), ('IISADMIN', 'SMTPSVC'), ('RpcSs', 'Spooler'), ('IISADMIN', 'W3SVC'),
+              ('RpcSs', 'Winmgmt'), ('RpcSs', 'WinRM')]
+
+
+@pytest.fixture(name='host')
+def host_fixture():
+    return model.Host.open(scenario.load_spec(os.path.join(SCENARIOS, 'ex55-smtp.yml'))[0], None)
+
+
+def _enumerate(host, query):
+    reply = wsman.handle(host, wsman.request_envelope(wsman.ACT_ENUMERATE, CIMV2 + '*', wsman.enumerate_body(query)))
+    assert reply.status == 200, reply.body[:800]
+    root = ET.fromstring(reply.body)
+    assert root.find('.//n:EnumerateResponse/w:EndOfSequence', NS) is not None
+    return reply.body, list(root.find('.//n:EnumerateResponse/w:Items', NS))
+
+
+def _selector(ref):
+    return [(s.get('Name'), s.text) for s in ref.findall('a:ReferenceParameters/w:SelectorSet/w:Selector', NS)]
+
+
+def _expected_links(host):
+    links = []
+    for svc in sorted(host.services.values(), key=lambda s: s['name'].lower()):
+        links.extend((dep, svc['name']) for dep in svc['depends_on'] if host.service(dep))
+    return links
+
+
+def test_scenario_links_are_what_the_test_expects(host):
+    assert _expected_links(host) == EX55_LINKS
+
+
+def test_typed_items_carry_references_as_eprs(host):
+    body, items = _enumerate(host, 'SELECT * FROM Win32_DependentService')
+    assert len(items) == len(EX55_LINKS)
+    first = items[0]
+    assert first.tag == '{%s}Win32_DependentService' % NS['p']
+    assert first.get('{%s}type' % NS['xsi']) == 'p:Win32_DependentService_Type'
+    assert [c.tag for c in first] == ['{%s}%s' % (NS['p'], n) for n in ('Antecedent', 'Dependent', 'TypeOfDependency')]
+    antecedent = first.find('p:Antecedent', NS)
+    assert [c.tag for c in antecedent] == ['{%s}Address' % wsman.NS_A, '{%s}ReferenceParameters' % wsman.NS_A]
+    assert antecedent.findtext('a:Address', namespaces=NS) == ANONYMOUS
+    params = antecedent.find('a:ReferenceParameters', NS)
+    assert [c.tag for c in params] == ['{%s}ResourceURI' % wsman.NS_W, '{%s}SelectorSet' % wsman.NS_W]
+    assert params.findtext('w:ResourceURI', namespaces=NS) == SERVICE_URI
+    assert _selector(antecedent) == [('Name', 'RpcSs')]
+    assert _selector(first.find('p:Dependent', NS)) == [('Name', 'IISADMIN')]
+    assert first.find('p:TypeOfDependency', NS).get('{%s}nil' % NS['xsi']) == 'true'
+    pairs = [(_selector(i.find('p:Antecedent', NS))[0][1], _selector(i.find('p:Dependent', NS))[0][1]) for i in items]
+    assert pairs == EX55_LINKS
+    # the a: and w: prefixes of the EPRs are the envelope's, exactly as the headers use them
+    assert b'<p:Antecedent><a:Address>' + ANONYMOUS.encode() + b'</a:Address><a:ReferenceParameters><w:ResourceURI>' in body
+
+
+def test_projection_gives_fragments_with_unqualified_reference_elements(host):
+    _body, items = _enumerate(host, "SELECT Dependent, Antecedent FROM Win32_DependentService WHERE Dependent LIKE '%\"W3SVC\"'")
+    assert len(items) == 1
+    fragment = items[0]
+    assert fragment.tag == '{%s}XmlFragment' % wsman.NS_W
+    assert [c.tag for c in fragment] == ['Antecedent', 'Dependent']
+    assert _selector(fragment.find('Antecedent')) == [('Name', 'IISADMIN')]
+    assert fragment.findtext('Dependent/a:ReferenceParameters/w:ResourceURI', namespaces=NS) == SERVICE_URI
+
+
+def test_where_compares_the_wmi_object_path(host):
+    path = '\\\\\\\\%s\\\\root\\\\cimv2:Win32_Service.Name=\\"IISADMIN\\"' % host.hostname
+    _body, items = _enumerate(host, "SELECT * FROM Win32_DependentService WHERE Antecedent = \"%s\"" % path)
+    assert [_selector(i.find('p:Dependent', NS))[0][1] for i in items] == ['SMTPSVC', 'W3SVC']
+
+
+def test_links_follow_the_host_not_the_scenario(host):
+    host.services['w3svc']['depends_on'] = []
+    host.services['smtpsvc']['depends_on'] = ['IISADMIN', 'NoSuchService']    # a missing service is no instance
+    _body, items = _enumerate(host, 'SELECT * FROM Win32_DependentService')
+    pairs = [(_selector(i.find('p:Antecedent', NS))[0][1], _selector(i.find('p:Dependent', NS))[0][1]) for i in items]
+    assert pairs == [link for link in EX55_LINKS if link != ('IISADMIN', 'W3SVC')]
+
+
+def test_denied_class_is_access_denied(host):
+    host.spec.faults['access_denied_classes'] = ['Win32_DependentService']
+    reply = wsman.handle(host, wsman.request_envelope(wsman.ACT_ENUMERATE, CIMV2 + '*',
+                                                      wsman.enumerate_body('SELECT * FROM Win32_DependentService')))
+    assert reply.status == 500
+    assert collection_cim.fault_info(reply.body)['subcode'] == 'w:AccessDenied'
+
+
+class LabClient:
+    """The collection's enumerate() contract (list of parsed items) answered by the lab in-process."""
+
+    host = 'lab'
+
+    def __init__(self, lab_host):
+        self.lab_host = lab_host
+
+    def enumerate(self, namespace, query):
+        uri = collection_cim.resource_uri(namespace)
+        reply = wsman.handle(self.lab_host, wsman.request_envelope(wsman.ACT_ENUMERATE, uri, wsman.enumerate_body(query)))
+        page = collection_cim.parse_enumeration(reply.body)
+        assert page.finished
+        return page.items
+
+
+def test_collection_parser_reads_the_lab_references(host):
+    items = LabClient(host).enumerate('root/cimv2', 'SELECT * FROM Win32_DependentService')
+    assert items[0] == {
+        '__class__': 'Win32_DependentService',
+        'Antecedent': {'Address': ANONYMOUS, 'ReferenceParameters': {'ResourceURI': SERVICE_URI, 'SelectorSet': {'Selector': 'RpcSs'}}},
+        'Dependent': {'Address': ANONYMOUS, 'ReferenceParameters': {'ResourceURI': SERVICE_URI, 'SelectorSet': {'Selector': 'IISADMIN'}}},
+        'TypeOfDependency': None,
+    }
+    links = host_queries.read_dependents(LabClient(host))
+    assert links['iisadmin'] == ['SMTPSVC', 'W3SVC']
+    assert links['rpcss'] == ['IISADMIN', 'LanmanServer', 'MSExchangeSA', 'Schedule', 'Spooler', 'Winmgmt', 'WinRM']
+    assert links['msexchangeds'] == ['MSExchangeIS', 'MSExchangeMTA']
+    assert sum(len(v) for v in links.values()) == len(EX55_LINKS)
