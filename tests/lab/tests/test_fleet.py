@@ -249,3 +249,23 @@ def test_a_subnet_too_small_is_refused(tmp_path):
     specs = _specs(tmp_path, [testing.small_host('a'), testing.small_host('b'), testing.small_host('c')])
     with pytest.raises(fleet.FleetError, match='--subnet 127.9.0.0/30 has no free address left for host c'):
         fleet.assign_addresses(specs, '127.9.0.0/30')
+
+
+def test_hosts_name_themselves_by_the_address_the_fleet_gave_them(tmp_path):
+    import winrm.exceptions  # pylint: disable=import-outside-toplevel  # as testing.pywinrm_protocol does
+    spec = testing.write_scenario(tmp_path / 'named.yml', [testing.small_host('auto'), testing.small_host('fixed', address='127.0.62.9')])
+    with testing.running_fleet([spec], tmp_path / 'state') as lab:
+        for name in ('auto', 'fixed'):
+            address = lab.hosts[name]['ansible_host']
+            proto = testing.pywinrm_protocol(lab, name)
+            with pytest.raises(winrm.exceptions.WSManFaultError) as caught:
+                proto.send_message(testing.enumerate_envelope(lab.endpoint(name), testing.CIMV2 + '*',
+                                                              'SELECT * FROM Win32_NoSuchClass'))
+            fault = ET.fromstring(caught.value.response).find('.//{http://schemas.microsoft.com/wbem/wsman/1/wsmanfault}WSManFault')
+            assert fault.get('Machine') == address
+            raw = proto.send_message(testing.enumerate_envelope(
+                lab.endpoint(name), testing.CIMV2.replace('/cimv2/', '/standardcimv2/') + '*',
+                'SELECT LocalAddress, State FROM MSFT_NetTCPConnection WHERE State = 5'))
+            local = [e.text for e in ET.fromstring(raw).iter('LocalAddress')]
+            assert local and set(local) == {address}
+        assert lab.hosts['fixed']['ansible_host'] == '127.0.62.9' != lab.hosts['auto']['ansible_host']

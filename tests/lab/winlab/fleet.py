@@ -107,6 +107,7 @@ class Fleet:
         user_files = {}     # one file per credential, written once (generated fleets share one)
         for spec in specs:
             host = model.Host.open(spec, self.state_dir)
+            host.address = self.addresses[spec.name]    # the host names itself by it (faults' Machine, TCP table)
             user_file = None
             if 'ntlm' in spec.auth:
                 key = (spec.username, spec.password)
