@@ -203,6 +203,18 @@ def test_state_is_saved_atomically_and_reopened(host, spec, tmp_path, clock):
     assert [e['event_id'] for e in again.events][-2:] == [7040, 7036]
 
 
+def test_saved_file_is_the_compact_encoding_and_a_failed_save_keeps_the_old_one(host, tmp_path):
+    path = tmp_path / 'state' / 'm1.json'
+    assert host.stop_service('SMTPSVC') == 0
+    assert path.read_text(encoding='utf-8') == json.dumps(host.to_dict(), separators=(',', ':'))
+    before = path.read_bytes()
+    host.services['smtpsvc']['pending_until'] = object()      # not JSON: the encoding fails before any file is made
+    with pytest.raises(TypeError):
+        host.save()
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(tmp_path / 'state')) == ['m1.json']
+
+
 def test_a_rejected_call_changes_nothing_on_disk(host, tmp_path):
     path = tmp_path / 'state' / 'm1.json'
     before = path.read_bytes()

@@ -193,10 +193,12 @@ class Host:
         if not self.state_dir:
             return
         os.makedirs(self.state_dir, exist_ok=True)
+        # json.dumps encodes in C; json.dump to a file takes the pure-Python iterencode path (many small writes)
+        text = json.dumps(self.to_dict(), separators=(',', ':'))
         fd, tmp = tempfile.mkstemp(dir=self.state_dir, prefix='.%s.' % self.spec.name, suffix='.tmp')
         try:
             with os.fdopen(fd, 'w', encoding='utf-8') as handle:
-                json.dump(self.to_dict(), handle, separators=(',', ':'))
+                handle.write(text)
             os.replace(tmp, self.state_path)
         except BaseException:
             if os.path.exists(tmp):
