@@ -172,9 +172,8 @@ class Reference:
         self.class_name = class_name
         self.namespace = namespace
         self.keys = tuple(keys)                     # (name, value) pairs in key order
-        self._path = '\\\\%s\\%s:%s.%s' % (host.hostname, namespace.replace('/', '\\'), class_name,
-                                          ','.join('%s="%s"' % (k, v.replace('\\', '\\\\').replace('"', '\\"'))
-                                                   for k, v in self.keys))
+        key_text = ','.join('%s="%s"' % (k, v.replace('\\', '\\\\').replace('"', '\\"')) for k, v in self.keys)
+        self._path = '\\\\%s\\%s:%s.%s' % (host.hostname, namespace.replace('/', '\\'), class_name, key_text)
 
     def epr(self):
         selectors = ''.join('<w:Selector Name="%s">%s</w:Selector>' % (name, _escape(value)) for name, value in self.keys)
