@@ -58,6 +58,8 @@ _CANONICAL_PREFIX = {
 
 _NIL = "{%s}nil" % NS_XSI
 _WRAPPERS = ("Datetime", "Interval", "Date", "Time")
+_SELECTOR_SET = "{%s}SelectorSet" % NS_WSMAN
+_SELECTOR = "{%s}Selector" % NS_WSMAN
 
 
 def _q(ns, local):
@@ -110,6 +112,10 @@ def _text_of(elem):
 def _value(elem):
     if elem.get(_NIL) in ("true", "1"):
         return None
+    if elem.tag == _SELECTOR_SET:
+        # A reference (EPR) property: the selectors' keys live in their Name attributes, and there may be
+        # several (a second key, or __cimnamespace), so they become a dict {key: value}.
+        return dict((child.get("Name"), _text_of(child)) for child in elem if child.tag == _SELECTOR)
     children = list(elem)
     if not children:
         return _text_of(elem)

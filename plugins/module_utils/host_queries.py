@@ -277,10 +277,10 @@ def read_dependents(client):
 
 
 def _reference_name(value):
-    """The ``Name`` selector of a CIM reference, however the parser rendered it."""
+    """The ``Name`` selector of a CIM reference: an EPR (cim.py renders its SelectorSet as {key: value}) or a WMI path."""
     if isinstance(value, dict):
         for key, inner in value.items():
-            if key == 'Selector' or key == 'Name':
+            if key == 'Name':
                 return inner if isinstance(inner, str) else None
             found = _reference_name(inner)
             if found:

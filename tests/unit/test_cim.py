@@ -337,3 +337,28 @@ def test_resource_uri():
     assert cim.resource_uri("root/cimv2") == "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/*"
     assert cim.resource_uri("root/cimv2", "Win32_Service") == \
         "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_Service"
+
+
+# A Win32_DependentService item as WinRM renders association instances: each reference is an EPR whose
+# SelectorSet may carry more than one key (here the __cimnamespace selector beside Name).
+DEPENDENT_SERVICE_PULL = b"""<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"
+ xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:n="http://schemas.xmlsoap.org/ws/2004/09/enumeration"
+ xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"><s:Header/><s:Body><n:PullResponse><n:Items>
+<p:Win32_DependentService xmlns:p="http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_DependentService"
+ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="p:Win32_DependentService_Type">
+<p:Antecedent><a:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:Address><a:ReferenceParameters>
+<w:ResourceURI>http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_Service</w:ResourceURI><w:SelectorSet>
+<w:Selector Name="Name">IISADMIN</w:Selector><w:Selector Name="__cimnamespace">root/cimv2</w:Selector></w:SelectorSet>
+</a:ReferenceParameters></p:Antecedent>
+<p:Dependent><a:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:Address><a:ReferenceParameters>
+<w:ResourceURI>http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_Service</w:ResourceURI><w:SelectorSet>
+<w:Selector Name="__cimnamespace">root/cimv2</w:Selector><w:Selector Name="Name">SMTPSVC</w:Selector></w:SelectorSet>
+</a:ReferenceParameters></p:Dependent><p:TypeOfDependency xsi:nil="true"/></p:Win32_DependentService>
+</n:Items><n:EndOfSequence/></n:PullResponse></s:Body></s:Envelope>"""
+
+
+def test_reference_selectors_keep_their_names():
+    item = cim.parse_enumeration(DEPENDENT_SERVICE_PULL).items[0]
+    assert item["Antecedent"]["ReferenceParameters"]["SelectorSet"] == {"Name": "IISADMIN", "__cimnamespace": "root/cimv2"}
+    assert item["Dependent"]["ReferenceParameters"]["SelectorSet"] == {"__cimnamespace": "root/cimv2", "Name": "SMTPSVC"}
+    assert item["TypeOfDependency"] is None

@@ -365,10 +365,10 @@ class OldWindows(FakeClient):
 
 
 def reference(name):
-    # How cim.parse_instance renders an EPR property (Address + ReferenceParameters/SelectorSet/Selector).
+    # How cim.parse_instance renders an EPR property: Address + ReferenceParameters/SelectorSet as {key: value}.
     return {'Address': 'http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous',
             'ReferenceParameters': {'ResourceURI': 'http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_BaseService',
-                                    'SelectorSet': {'Selector': name}}}
+                                    'SelectorSet': {'__cimnamespace': 'root/cimv2', 'Name': name}}}
 
 
 DEPENDENCIES = [{'Antecedent': reference('IISADMIN'), 'Dependent': reference('SMTPSVC')},

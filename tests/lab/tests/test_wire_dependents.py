@@ -136,8 +136,8 @@ def test_collection_parser_reads_the_lab_references(host):
     items = LabClient(host).enumerate('root/cimv2', 'SELECT * FROM Win32_DependentService')
     assert items[0] == {
         '__class__': 'Win32_DependentService',
-        'Antecedent': {'Address': ANONYMOUS, 'ReferenceParameters': {'ResourceURI': SERVICE_URI, 'SelectorSet': {'Selector': 'RpcSs'}}},
-        'Dependent': {'Address': ANONYMOUS, 'ReferenceParameters': {'ResourceURI': SERVICE_URI, 'SelectorSet': {'Selector': 'IISADMIN'}}},
+        'Antecedent': {'Address': ANONYMOUS, 'ReferenceParameters': {'ResourceURI': SERVICE_URI, 'SelectorSet': {'Name': 'RpcSs'}}},
+        'Dependent': {'Address': ANONYMOUS, 'ReferenceParameters': {'ResourceURI': SERVICE_URI, 'SelectorSet': {'Name': 'IISADMIN'}}},
         'TypeOfDependency': None,
     }
     links = host_queries.read_dependents(LabClient(host))
