@@ -659,10 +659,8 @@ def _host_result(hostvars, host: str):
     return result if isinstance(result, Mapping) else None
 
 
-def port25_report(hosts, hostvars, output='data', generated=None, title=DEFAULT_TITLE, play_hosts=None, active_hosts=None):
-    """Filter entry point: see DOCUMENTATION."""
-    if output not in OUTPUTS:
-        raise AnsibleFilterError('port25_report: output must be one of %s, got %r' % (', '.join(OUTPUTS), output))
+def fleet_report(hosts, hostvars, generated, title=DEFAULT_TITLE, play_hosts=None, active_hosts=None) -> dict:
+    """The report data model read from hostvars (the filter with output=data, and the report_write action)."""
     if isinstance(hosts, (str, bytes)) or not isinstance(hosts, (list, tuple)):
         raise AnsibleFilterError('port25_report: the input must be a list of host names, got %s' % type(hosts).__name__)
     if not isinstance(hostvars, Mapping) and not hasattr(hostvars, '__getitem__'):
@@ -674,7 +672,14 @@ def port25_report(hosts, hostvars, output='data', generated=None, title=DEFAULT_
     active = set(str(h) for h in active_hosts or [])
     left_play = played - active if active_hosts is not None and play_hosts is not None else set()
     results = {h: _host_result(hostvars, h) for h in hosts}
-    report = build_report(results, hosts, generated, title or DEFAULT_TITLE, collection_version(), left_play)
+    return build_report(results, hosts, generated, title or DEFAULT_TITLE, collection_version(), left_play)
+
+
+def port25_report(hosts, hostvars, output='data', generated=None, title=DEFAULT_TITLE, play_hosts=None, active_hosts=None):
+    """Filter entry point: see DOCUMENTATION."""
+    if output not in OUTPUTS:
+        raise AnsibleFilterError('port25_report: output must be one of %s, got %r' % (', '.join(OUTPUTS), output))
+    report = fleet_report(hosts, hostvars, generated, title, play_hosts, active_hosts)
     return wrap_var(RENDERERS[output](report))
 
 

@@ -1,0 +1,126 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the mailops.port25 project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: report_write
+short_description: Write the port 25 fleet report files (JSON, HTML, JUnit XML) on the controller
+version_added: 0.1.0
+author: mailops.port25 developers (@mailops)
+description:
+  - Reads the C(bind_conflict_result) fact of every host in O(hosts), builds the report once (the same data model as the
+    P(mailops.port25.port25_report#filter) filter) and writes C(port25-report.json), C(port25-report.html) and
+    C(port25-report.xml) into O(dest) on the controller. O(dest) is created when missing (mode C(0755)); each file is
+    replaced in one step (mode C(0644)), and only when its content differs.
+  - Runs entirely in an action plugin on the controller, once per play (like M(ansible.builtin.add_host)); no module is
+    sent anywhere and the host's connection is never used.
+  - A host without C(bind_conflict_result) is reported as failed with the error C(failed before any result was recorded);
+    a host in O(play_hosts) but not in O(active_hosts) is reported as failed even when it recorded a result.
+  - Used by the P(mailops.port25.report#role) role, which sets C(check_mode=false) on it so that the files are written in
+    check-mode runs too.
+options:
+  dest:
+    description:
+      - Directory on the controller for the three files. A relative path is resolved against the directory
+        C(ansible-playbook) was started from.
+    type: path
+    required: true
+  hosts:
+    description: Inventory host names to report on, in the order they appear in the report.
+    type: list
+    elements: str
+    required: true
+  title:
+    description: Title of the HTML page and name of the JUnit test suite.
+    type: str
+    default: Port 25 bind conflict report
+  play_hosts:
+    description: All hosts the play targeted (C(ansible_play_hosts_all)). Only used together with O(active_hosts).
+    type: list
+    elements: str
+  active_hosts:
+    description: Hosts still active in the play (C(ansible_play_hosts)).
+    type: list
+    elements: str
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  become:
+    support: none
+  bypass_host_loop:
+    support: full
+    details: Runs once, whichever hosts the task targets; the report covers O(hosts).
+  check_mode:
+    support: full
+    details: In check mode nothing is written and RV(ignore:changed) says whether a file would change.
+  connection:
+    support: none
+  delegation:
+    support: none
+    details: Always runs on the controller; C(delegate_to) changes nothing.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+    details: The files are written on the controller.
+notes:
+  - The report time (C(generated)) is the time of the run, so every run rewrites the files.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.conn
+  - ansible.builtin.action_common_attributes.flow
+seealso:
+  - plugin: mailops.port25.port25_report
+    plugin_type: filter
+"""
+
+EXAMPLES = r"""
+- name: Write the report of the play's hosts
+  mailops.port25.report_write:
+    dest: /var/tmp/port25
+    hosts: "{{ ansible_play_hosts_all }}"
+    play_hosts: "{{ ansible_play_hosts_all }}"
+    active_hosts: "{{ ansible_play_hosts }}"
+  register: port25_written
+
+- name: Show where the HTML page is
+  ansible.builtin.debug:
+    msg: "{{ port25_written.output.summary.noncompliant }} non-compliant host(s), see {{ port25_written.output.html }}"
+"""
+
+RETURN = r"""
+output:
+  description: Where the report is and what it says.
+  returned: success
+  type: dict
+  contains:
+    dir:
+      description: Absolute path of O(dest).
+      type: str
+      sample: /var/tmp/port25
+    json:
+      description: Path of the JSON report (the record that rollback reads).
+      type: str
+      sample: /var/tmp/port25/port25-report.json
+    html:
+      description: Path of the self-contained HTML page.
+      type: str
+      sample: /var/tmp/port25/port25-report.html
+    junit:
+      description: Path of the JUnit XML file (one test case per host).
+      type: str
+      sample: /var/tmp/port25/port25-report.xml
+    summary:
+      description:
+        - Counts of the report, as in its C(summary) key; C(hosts), C(compliant), C(noncompliant), C(failed),
+          C(changed), C(flagged), C(actions), C(predicted), and C(before) and C(after) (C(compliant), C(noncompliant),
+          C(unknown)).
+      type: dict
+      sample: {hosts: 2, compliant: 1, noncompliant: 0, failed: 1, changed: 1, flagged: 0, actions: 3, predicted: 0,
+               before: {compliant: 0, noncompliant: 2, unknown: 0}, after: {compliant: 1, noncompliant: 0, unknown: 1}}
+"""
