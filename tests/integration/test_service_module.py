@@ -66,12 +66,11 @@ def test_refusals_change_nothing(tmp_path):
         assert 'refusing to act on service WinDefend: it is not on the allowed list (SMTPSVC)' in refused['msg']
         assert lab.requests(KB_HOST) == []
 
-        # IIS Admin has running dependents (SMTPSVC, W3SVC): refused, nothing stopped. (Where the host offers
-        # Win32_DependentService the refusal comes before any call and names them; the lab does not, so Windows'
-        # own refusal, StopService return value 3, is what the module reports.)
+        # IIS Admin has running dependents (SMTPSVC, W3SVC): refused before any method call, nothing stopped.
         status, deps = service(lab, {'name': 'IISADMIN', 'state': 'stopped'})
         assert status == 'FAILED'
-        assert 'IISADMIN' in deps['msg'] and 'depend' in deps['msg'] and 'dependents=stop' in deps['msg']
+        assert 'running services depend on IISADMIN: SMTPSVC, W3SVC' in deps['msg'] and 'dependents=stop' in deps['msg']
+        assert methods(lab) == []
         assert [services(lab, KB_HOST)[n] for n in ('IISADMIN', 'SMTPSVC', 'W3SVC')] == [('Running', 'Auto')] * 3
 
 
