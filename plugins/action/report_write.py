@@ -27,6 +27,11 @@ ARGUMENT_SPEC = {
 }
 
 
+def report_time() -> str:
+    """Now, UTC, to the second: the report's `generated`."""
+    return datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
 def _current(path: str):
     try:
         with open(path, encoding='utf-8') as handle:
@@ -62,13 +67,12 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         _spec, args = self.validate_argument_spec(ARGUMENT_SPEC)
         directory = os.path.realpath(os.path.abspath(args['dest']))
-        generated = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
-        report = fleet_report(args['hosts'], task_vars.get('hostvars', {}), generated, args['title'],
+        report = fleet_report(args['hosts'], task_vars.get('hostvars', {}), report_time(), args['title'],
                               args['play_hosts'], args['active_hosts'])
         paths = {key: os.path.join(directory, name) for key, name, _render in FILES}
         texts = {key: render(report) for key, _name, render in FILES}
         changed = [key for key in paths if _current(paths[key]) != texts[key]]
-        if changed and not self._play_context.check_mode:
+        if changed and not self._task.check_mode:
             try:
                 os.makedirs(directory, mode=0o755, exist_ok=True)
                 for key in changed:

@@ -10,12 +10,16 @@ import html.parser
 import json
 import os
 import re
+import types
 import xml.etree.ElementTree as ET
 
 import pytest
 import yaml
-from ansible.errors import AnsibleFilterError
+from ansible.errors import AnsibleActionFail, AnsibleFilterError
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar
 
+from ansible_collections.mailops.port25.plugins.action import report_write
 from ansible_collections.mailops.port25.plugins.filter import port25_report as report
 
 GENERATED = '2026-11-28T16:20:00Z'
@@ -406,3 +410,91 @@ def test_execution_environment_pins_the_tested_versions():
     pins = dict(p.split('==', 1) for p in ee['dependencies']['python'] + [ee['dependencies']['ansible_core']['package_pip']])
     assert pins == {name: tested[name] for name in ('pywinrm', 'requests-ntlm', 'pyspnego', 'ansible-core')}
     assert ee['additional_build_files'] == [{'src': 'build/mailops-port25-*.tar.gz', 'dest': 'collections'}]
+
+
+# ---------------------------------------------------------------- report_write action
+
+class _NoConnection:
+    """The action writes on the controller itself: any use of the connection but _shell fails the test."""
+
+    _shell = types.SimpleNamespace(tmpdir=None)
+
+    def __getattr__(self, name):
+        raise AssertionError('the action used the Ansible connection (%s)' % name)
+
+
+def _write_report(args, hostvars, check_mode=False):
+    task = types.SimpleNamespace(args=dict(args), check_mode=check_mode, diff=False, async_val=0,
+                                 action='mailops.port25.report_write', delegate_to='localhost')
+    plugin = report_write.ActionModule(task, _NoConnection(), None, DataLoader(), Templar(loader=DataLoader()), None)
+    return plugin.run(task_vars={'hostvars': hostvars})
+
+
+@pytest.fixture(name='frozen_time')
+def _frozen_time(monkeypatch):
+    monkeypatch.setattr(report_write, 'report_time', lambda: GENERATED)
+
+
+@pytest.mark.usefixtures('frozen_time')
+def test_report_write_builds_once_and_writes_the_three_documents(tmp_path):
+    results = fleet_results()
+    hostvars = {h: {'bind_conflict_result': r} for h, r in results.items()}
+    hosts = list(results) + ['never-ran']
+    dest = tmp_path / 'new' / 'dir'
+    result = _write_report({'dest': str(dest), 'hosts': hosts, 'title': 'Nightly', 'play_hosts': hosts, 'active_hosts': hosts},
+                           hostvars)
+    expected = report.port25_report(hosts, hostvars, generated=GENERATED, title='Nightly', play_hosts=hosts, active_hosts=hosts)
+    paths = {'json': str(dest / 'port25-report.json'), 'html': str(dest / 'port25-report.html'), 'junit': str(dest / 'port25-report.xml')}
+    assert result == {'changed': True, 'output': dict(paths, dir=str(dest), summary=expected['summary'])}
+    assert sorted(p.name for p in dest.iterdir()) == ['port25-report.html', 'port25-report.json', 'port25-report.xml']
+    assert (dest / 'port25-report.json').read_text(encoding='utf-8') == report.render_json(expected)
+    assert (dest / 'port25-report.html').read_text(encoding='utf-8') == report.render_html(expected)
+    assert (dest / 'port25-report.xml').read_text(encoding='utf-8') == report.render_junit(expected)
+    assert {oct(os.stat(p).st_mode & 0o777) for p in paths.values()} == {'0o644'}
+    # The same report again changes nothing.
+    mtimes = {p: os.stat(p).st_mtime_ns for p in paths.values()}
+    again = _write_report({'dest': str(dest), 'hosts': hosts, 'title': 'Nightly', 'play_hosts': hosts, 'active_hosts': hosts},
+                          hostvars)
+    assert again['changed'] is False and {p: os.stat(p).st_mtime_ns for p in paths.values()} == mtimes
+
+
+@pytest.mark.usefixtures('frozen_time')
+def test_report_write_only_replaces_the_files_that_differ(tmp_path):
+    results = fleet_results()
+    hostvars = {h: {'bind_conflict_result': r} for h, r in results.items()}
+    _write_report({'dest': str(tmp_path), 'hosts': list(results)}, hostvars)
+    (tmp_path / 'port25-report.xml').write_text('stale', encoding='utf-8')
+    json_mtime = os.stat(str(tmp_path / 'port25-report.json')).st_mtime_ns
+    assert _write_report({'dest': str(tmp_path), 'hosts': list(results)}, hostvars)['changed'] is True
+    assert ET.parse(str(tmp_path / 'port25-report.xml')).getroot().get('tests') == str(len(results))
+    assert os.stat(str(tmp_path / 'port25-report.json')).st_mtime_ns == json_mtime
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['port25-report.html', 'port25-report.json', 'port25-report.xml']
+
+
+@pytest.mark.usefixtures('frozen_time')
+def test_report_write_in_check_mode_writes_nothing(tmp_path):
+    result = _write_report({'dest': str(tmp_path / 'out'), 'hosts': ['a']}, {'a': {}}, check_mode=True)
+    assert result['changed'] is True and result['output']['summary']['failed'] == 1
+    assert not (tmp_path / 'out').exists()
+
+
+def test_report_write_resolves_a_relative_dest_against_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = _write_report({'dest': 'reports', 'hosts': []}, {})
+    assert result['output']['dir'] == str(tmp_path.resolve() / 'reports')
+    assert json.loads((tmp_path / 'reports' / 'port25-report.json').read_text(encoding='utf-8'))['summary']['hosts'] == 0
+
+
+def test_report_write_names_the_directory_it_cannot_write(tmp_path):
+    (tmp_path / 'taken').write_text('a file', encoding='utf-8')
+    result = _write_report({'dest': str(tmp_path / 'taken'), 'hosts': ['a']}, {'a': {}})
+    assert result == {'failed': True, 'msg': 'cannot write the report into %s: File exists' % (tmp_path / 'taken')}
+    assert (tmp_path / 'taken').read_text(encoding='utf-8') == 'a file'
+
+
+def test_report_write_rejects_bad_arguments(tmp_path):
+    with pytest.raises(AnsibleActionFail, match='missing required arguments: hosts'):
+        _write_report({'dest': str(tmp_path)}, {})
+    with pytest.raises(AnsibleActionFail, match='Unsupported parameters'):
+        _write_report({'dest': str(tmp_path), 'hosts': [], 'output': 'pdf'}, {})
+    assert not list(tmp_path.iterdir())
