@@ -16,8 +16,11 @@ import xml.etree.ElementTree as ET
 import pytest
 import yaml
 from ansible.errors import AnsibleActionFail, AnsibleFilterError
+from ansible.inventory.manager import InventoryManager
 from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar
+from ansible.template import Templar, trust_as_template
+from ansible.vars.hostvars import HostVars
+from ansible.vars.manager import VariableManager
 
 from ansible_collections.mailops.port25.plugins.action import report_write
 from ansible_collections.mailops.port25.plugins.filter import port25_report as report
@@ -498,3 +501,20 @@ def test_report_write_rejects_bad_arguments(tmp_path):
     with pytest.raises(AnsibleActionFail, match='Unsupported parameters'):
         _write_report({'dest': str(tmp_path), 'hosts': [], 'output': 'pdf'}, {})
     assert not list(tmp_path.iterdir())
+
+
+def test_filter_reads_real_hostvars_as_recorded_without_templating(tmp_path):
+    """Ansible's own HostVars: facts are read once as recorded, and text that looks like a template stays text."""
+    inventory_file = tmp_path / 'inventory.ini'
+    inventory_file.write_text('[fleet]\nmail01\nmail02\n', encoding='utf-8')
+    loader = DataLoader()
+    inventory = InventoryManager(loader=loader, sources=[str(inventory_file)])
+    variables = VariableManager(loader=loader, inventory=inventory)
+    recorded = _result('mail01', 'exchange55', KB_BEFORE, KB_AFTER, KB_ACTIONS)
+    recorded['flags'] = [{'code': 'UNKNOWN_OWNER', 'message': trust_as_template('{{ 6 * 7 }}'), 'advice': 'look'}]
+    variables.set_nonpersistent_facts('mail01', {'bind_conflict_result': recorded})
+    data = report.port25_report(['mail01', 'mail02', 'typo'], HostVars(inventory, variables, loader), generated=GENERATED)
+    assert [(h['host'], h['verdict'], h['error']) for h in data['hosts']] == [
+        ('mail01', 'compliant', None), ('mail02', 'failed', report.NO_RESULT_ERROR), ('typo', 'failed', report.NOT_IN_INVENTORY)]
+    assert data['hosts'][0]['flags'] == [{'code': 'UNKNOWN_OWNER', 'message': '{{ 6 * 7 }}', 'advice': 'look'}]
+    assert data['hosts'][0]['actions'] == KB_ACTIONS
