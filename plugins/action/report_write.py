@@ -56,8 +56,8 @@ def _write(path: str, text: str):
 class ActionModule(ActionBase):
     """Build the report once from hostvars and write its three renderings; no module runs."""
 
+    # Not BYPASS_HOST_LOOP: the free strategy refuses such actions, and the role already runs it with run_once.
     TRANSFERS_FILES = False
-    BYPASS_HOST_LOOP = True
     _requires_connection = False
     _supports_check_mode = True
 

@@ -15,8 +15,8 @@ description:
     P(mailops.port25.port25_report#filter) filter) and writes C(port25-report.json), C(port25-report.html) and
     C(port25-report.xml) into O(dest) on the controller. O(dest) is created when missing (mode C(0755)); each file is
     replaced in one step (mode C(0644)), and only when its content differs.
-  - Runs entirely in an action plugin on the controller, once per play (like M(ansible.builtin.add_host)); no module is
-    sent anywhere and the host's connection is never used.
+  - Runs entirely in an action plugin on the controller; no module is sent anywhere and the host's connection is never
+    used. Give the task C(run_once=true); the report covers O(hosts), whichever host runs it.
   - A host without C(bind_conflict_result) is reported as failed with the error C(failed before any result was recorded);
     a host in O(play_hosts) but not in O(active_hosts) is reported as failed even when it recorded a result.
   - Used by the P(mailops.port25.report#role) role, which sets C(check_mode=false) on it so that the files are written in
@@ -53,8 +53,8 @@ attributes:
   become:
     support: none
   bypass_host_loop:
-    support: full
-    details: Runs once, whichever hosts the task targets; the report covers O(hosts).
+    support: none
+    details: Use C(run_once=true); several hosts running it at once would write the same files.
   check_mode:
     support: full
     details: In check mode nothing is written and RV(ignore:changed) says whether a file would change.
@@ -86,6 +86,7 @@ EXAMPLES = r"""
     hosts: "{{ ansible_play_hosts_all }}"
     play_hosts: "{{ ansible_play_hosts_all }}"
     active_hosts: "{{ ansible_play_hosts }}"
+  run_once: true
   register: port25_written
 
 - name: Show where the HTML page is
