@@ -12,6 +12,7 @@ forks its workers, so each host pays nothing for them.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -29,6 +30,31 @@ def connection_name(task_vars, task):
     """Short name of the host's connection plugin (``ansible.builtin.winrm`` -> ``winrm``), or ''."""
     name = task_vars.get("ansible_connection") or getattr(task, "connection", None) or ""
     return str(name).rpartition(".")[2]
+
+
+def plain(value):
+    """``value`` as builtin Python types, as a module receives its arguments (from JSON).
+
+    Before ansible-core 2.19 task arguments and variables are ``AnsibleUnicode``, ``AnsibleUnsafeText``,
+    ``AnsibleMapping`` ... (and a vaulted variable is not even a ``str``); the argument validator would name
+    those classes in its messages and the features would see them.
+    """
+    if isinstance(value, Mapping):
+        return dict((plain(key), plain(item)) for key, item in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [plain(item) for item in value]
+    if getattr(value, "__ENCRYPTED__", False):
+        value = str(value)  # decrypts (AnsibleVaultEncryptedUnicode before 2.19)
+    # str.__str__ and friends return the builtin type even where a subclass overrides __str__ (AnsibleUnsafeText).
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int.__int__(value)
+    if isinstance(value, float):
+        return float.__float__(value)
+    return value
 
 
 class FeatureAction(ActionBase):
@@ -56,7 +82,7 @@ class FeatureAction(ActionBase):
                 templated[name] = self._templar.template(value)
             except AnsibleError as exc:
                 raise AnsibleError("cannot template the inventory variable %s: %s" % (name, exc.message))
-        options = connection.options_from_inventory(templated)
+        options = connection.options_from_inventory(plain(templated))
         # A password given on the command line (--ask-pass) is not a variable: Ansible keeps it in the play context.
         cli_password = getattr(self._play_context, "password", None)
         if "winrm_password" not in options and cli_password:
@@ -67,7 +93,7 @@ class FeatureAction(ActionBase):
         task_vars = task_vars or {}
         super(FeatureAction, self).run(tmp, task_vars)
         feature = self.FEATURE
-        args = dict(self._task.args)
+        args = plain(self._task.args)
         spec = runner.argument_spec(feature)
 
         # Precedence: task args > inventory > environment (fallback) > default.

@@ -11,6 +11,7 @@ import sys
 
 import certifi
 import pytest
+from ansible.release import __version__ as ansible_version
 
 from ansible_collections.mailops.port25.tests.integration.conftest import ROOT, calls, make_env, write_variant
 from winlab.testing import free_port, running_fleet
@@ -34,16 +35,18 @@ def lab(tmp_path_factory):
         yield handle
 
 
+# How the argument validator names a str: ansible-core 2.19 says "str", older ones "<class 'str'>".
+STR_TYPE = 'str' if tuple(int(part) for part in ansible_version.split('.')[:2]) >= (2, 19) else "<class 'str'>"
 OPTION_ERRORS = [
     ('conflict_info', {'port': 0}, 'port must be a TCP port number from 1 to 65535, got 0'),
     ('conflict_info', {'port': 70000}, 'port must be a TCP port number from 1 to 65535, got 70000'),
-    ('conflict_info', {'port': 'x'}, "argument 'port' is of type str and we were unable to convert to int"),
+    ('conflict_info', {'port': 'x'}, "argument 'port' is of type %s and we were unable to convert to int" % STR_TYPE),
     ('listener_info', {'port': 0}, 'port must be a TCP port number from 1 to 65535, got 0'),
     ('listener_info', {'port': 70000}, 'port must be a TCP port number from 1 to 65535, got 70000'),
-    ('listener_info', {'port': 'x'}, "argument 'port' is of type str and we were unable to convert to int"),
+    ('listener_info', {'port': 'x'}, "argument 'port' is of type %s and we were unable to convert to int" % STR_TYPE),
     ('antivirus_info', {'port': 0}, 'port must be a TCP port number from 1 to 65535, got 0'),
     ('antivirus_info', {'port': 70000}, 'port must be a TCP port number from 1 to 65535, got 70000'),
-    ('antivirus_info', {'port': 'x'}, "argument 'port' is of type str and we were unable to convert to int"),
+    ('antivirus_info', {'port': 'x'}, "argument 'port' is of type %s and we were unable to convert to int" % STR_TYPE),
     ('conflict_info', {'event_window_hours': -1}, 'event_window_hours must be a number of hours from 1 to 8784, got -1'),
     ('event_info', {'window_hours': 0}, 'window_hours must be a number of hours from 1 to 8784, got 0'),
     ('event_info', {'event_ids': [70000]}, 'event_ids must be numbers from 0 to 65535, got 70000'),
