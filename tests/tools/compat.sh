@@ -6,7 +6,8 @@
 # Builds (once) a throwaway venv outside the repository with the newest ansible-core of that minor release
 # plus the test dependencies pinned in requirements/dev.txt, then runs tests/integration with it. The project
 # .venv is only used for its collections symlink (created here if missing). Not part of `make test`.
-# Environment: COMPAT_VENV (default /tmp/port25-compat-<version>), PYTHON (default python3).
+# Environment: COMPAT_VENV (default /tmp/port25-compat-<version>), PYTHON (default python3; ansible-core 2.16
+# needs 3.10 or later). Remove the venv to pick up a newer patch release.
 set -euo pipefail
 
 if [ $# -lt 1 ] || ! [[ $1 =~ ^2\.[0-9]+$ ]]; then
@@ -27,11 +28,20 @@ test_pins() {
     grep -iE '^(pywinrm|requests[_-]ntlm|pyspnego|pypsrp|cryptography|pyyaml|pytest)==' "$root/requirements/dev.txt"
 }
 
-if ! [ -x "$venv/bin/ansible-playbook" ] || ! "$venv/bin/python" -c "import ansible.release as r, sys; sys.exit(not r.__version__.startswith('$minor.'))"; then
+# (Re)build when the venv is missing or was built for other pins; the stamp holds what was installed.
+mapfile -t pins < <(test_pins)
+if [ "${#pins[@]}" -ne 7 ]; then
+    echo "$0: expected 7 test pins in requirements/dev.txt, found: ${pins[*]}" >&2
+    exit 1
+fi
+wanted="ansible-core==$minor.* ${pins[*]}"
+stamp=$venv/.port25-compat
+if ! [ -x "$venv/bin/ansible-playbook" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     "$python" -m venv --clear "$venv"
+    # ansible-core first, alone: pip picks its newest patch release and the dependency bounds of that release.
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "ansible-core==$minor.*"
-    mapfile -t pins < <(test_pins)
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${pins[@]}"
+    printf '%s\n' "$wanted" > "$stamp"
 fi
 
 if ! [ -e "$link" ]; then
