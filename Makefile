@@ -29,14 +29,16 @@ $(COLLECTION_LINK):
 	mkdir -p $(dir $@)
 	ln -sfn $(CURDIR) $@
 
+RESULTS := $(CURDIR)/out/test-results
+
 unit: venv
-	$(BIN)/python -m pytest -q tests/unit
+	$(BIN)/python -m pytest -q tests/unit --junitxml=$(RESULTS)/unit.xml
 
 lab-test: venv
-	$(BIN)/python -m pytest -q tests/lab/tests
+	$(BIN)/python -m pytest -q tests/lab/tests --junitxml=$(RESULTS)/lab.xml
 
 integration: venv
-	$(BIN)/python -m pytest -q tests/integration
+	$(BIN)/python -m pytest -q tests/integration --junitxml=$(RESULTS)/integration.xml
 
 sanity: venv system-deps
 	bash tests/tools/sanity.sh
@@ -53,7 +55,9 @@ system-deps:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null) ; } || \
 	  echo "shellcheck not installed: ansible-test will skip its shellcheck test"
 
+# The closing line adds up the three pytest suites (sanity, lint and changelog-lint fail the run on their own).
 test: venv unit lab-test integration sanity lint changelog-lint
+	@$(BIN)/python tests/tools/summary.py $(RESULTS)/unit.xml $(RESULTS)/lab.xml $(RESULTS)/integration.xml
 
 demo: venv
 	$(BIN)/python scripts/demo.py
