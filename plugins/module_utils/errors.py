@@ -63,8 +63,12 @@ class Port25Error(Exception):
 
     def __str__(self):
         parts = [p for p in (self.host, self.operation) if p]
-        parts.append(self.msg)
+        parts.append(self.text())
         return ": ".join(parts)
+
+    def text(self):
+        """The message as ``str()`` renders it after the host and operation."""
+        return self.msg
 
     def details(self):
         """Return a dict describing the error, for module results (no secrets)."""
@@ -119,8 +123,7 @@ class WSManFault(Port25Error):
             return None
         return self.fault_code.rpartition(":")[2]
 
-    def __str__(self):
-        parts = [p for p in (self.host, self.operation) if p]
+    def text(self):
         head = "WSManFault"
         if self.wsman_code is not None:
             head += " %d" % self.wsman_code
@@ -132,8 +135,7 @@ class WSManFault(Port25Error):
         detail = self.provider_message or self.msg
         if detail:
             text += " [%s]" % detail
-        parts.append(text)
-        return ": ".join(parts)
+        return text
 
     def details(self):
         info = super(WSManFault, self).details()

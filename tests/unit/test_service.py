@@ -177,6 +177,17 @@ def test_a_failure_half_way_lists_the_changes_already_made():
     assert 'secret-pw' not in repr(result)
 
 
+def test_a_fault_half_way_names_host_and_operation_once_and_keeps_the_fault_text():
+    scm = kb_host()
+    scm.raises['ChangeStartMode'] = errors.WSManFault('Access is denied.', host='mail01', operation='invoke Win32_Service.ChangeStartMode',
+                                                      wsman_code=5)
+    with pytest.raises(errors.Port25Error) as caught:
+        run(scm, state='stopped', start_mode='disabled')
+    assert str(caught.value) == ('mail01: invoke Win32_Service.ChangeStartMode: WSManFault 5: access denied: the account may not use '
+                                 'this WMI class, namespace or method [Access is denied.]')
+    assert caught.value.actions == STOP_DISABLE[:1]
+
+
 def test_start_that_fails_to_bind_fails_the_task_with_the_winsock_error():
     scm = kb_host()
     scm.bind_fails.add('msexchangeimc')

@@ -143,8 +143,7 @@ def apply_all(client, actions, deadline):
         try:
             _apply(client, action, deadline)
         except errors.Port25Error as exc:
-            raise sc.ServiceControlError(exc.msg if isinstance(exc, sc.ServiceControlError) else str(exc),
-                                         host=exc.host, operation=exc.operation, actions=done)
+            raise sc.ServiceControlError(exc.text(), host=exc.host, operation=exc.operation, actions=done)
         done.append(action)
 
 
