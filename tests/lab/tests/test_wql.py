@@ -48,6 +48,10 @@ def _select(where):
     ("Name LIKE '[MS]%'", ['SMTPSVC', 'MSExchangeIMC']),
     ("Name LIKE '[^M]%'", ['SMTPSVC', "O'Brien_svc"]),
     ("Name NOT LIKE 'MSExch%'", ['SMTPSVC', "O'Brien_svc"]),
+    ("Name LIKE '%s%c'", ['SMTPSVC', 'MSExchangeIMC', "O'Brien_svc"]),    # inner segments, leftmost first
+    ("Name LIKE 'M%[a-h]_%C'", ['MSExchangeIMC']),
+    ("Name LIKE '%V%V%'", []),
+    ("Name LIKE '%[%]%'", []),                                            # [%] is a literal percent sign
     ('PathName IS NULL', ['MSExchangeIMC']),
     ('PathName IS NOT NULL', ['SMTPSVC', "O'Brien_svc"]),
     ('PathName = NULL', ['MSExchangeIMC']),
@@ -65,6 +69,14 @@ def _select(where):
 ])
 def test_truth_table(where, names):
     assert _select(where) == names
+
+
+def test_like_does_not_backtrack():
+    # '%a%a...%b' as one regex backtracked exponentially (28 s on these 30 characters) under the host lock
+    query = wql.parse("SELECT * FROM Win32_Service WHERE Name LIKE '%s'" % ('%a' * 20 + '%b'))
+    predicate = wql.compile_where(query, SCHEMA)
+    assert [predicate({'Name': 'a' * n}) for n in (0, 30, 3000)] == [False, False, False]
+    assert predicate({'Name': 'a' * 3000 + 'b'}) is True
 
 
 def test_select_lists_and_class_names():
