@@ -182,7 +182,7 @@ class WSManClient(object):
         body = ("<n:Enumerate><w:OptimizeEnumeration/><w:MaxElements>%d</w:MaxElements>"
                 "<w:Filter Dialect=%s>%s</w:Filter></n:Enumerate>" % (MAX_ELEMENTS, quoteattr(WQL_DIALECT), escape(wql)))
         data = self._send(self.envelope(ACTION_ENUMERATE, resource, body), operation)
-        page = self._parse_page(data, hint, operation)
+        page = self._parsed(cim.parse_enumeration, data, operation, hint)
         items = list(page.items)
         pages = 1
         while not page.finished:
@@ -196,14 +196,15 @@ class WSManClient(object):
             except Port25Error:
                 self.release(namespace, page.context)
                 raise
-            page = self._parse_page(data, hint, operation)
+            page = self._parsed(cim.parse_enumeration, data, operation, hint)
             items.extend(page.items)
             pages += 1
         return items
 
-    def _parse_page(self, data, hint, operation):
+    def _parsed(self, parse, data, operation, *args):
+        """``parse(data, *args)``; a parse error or a fault in the answer names this host and operation."""
         try:
-            return cim.parse_enumeration(data, hint)
+            return parse(data, *args)
         except Port25Error as exc:
             exc.host, exc.operation = self.host, operation
             raise
@@ -226,11 +227,7 @@ class WSManClient(object):
         resource = cim.resource_uri(namespace, class_name)
         operation = "get %s" % class_name
         data = self._send(self.envelope(ACTION_GET, resource, "", selectors), operation)
-        try:
-            return cim.parse_get(data, class_name)
-        except Port25Error as exc:
-            exc.host, exc.operation = self.host, operation
-            raise
+        return self._parsed(cim.parse_get, data, operation, class_name)
 
     def invoke(self, namespace, class_name, method, selectors, params=None):
         """Call a WMI method; returns the output parameters (e.g. {'ReturnValue': '0'}). Never retried."""
@@ -243,11 +240,7 @@ class WSManClient(object):
                         for name, value in (params or {}).items())
         body = '<p:%s_INPUT xmlns:p=%s>%s</p:%s_INPUT>' % (method, quoteattr(resource), inner, method)
         data = self._send(self.envelope(resource + "/" + method, resource, body, selectors), operation, retry=False)
-        try:
-            return cim.parse_invoke(data)
-        except Port25Error as exc:
-            exc.host, exc.operation = self.host, operation
-            raise
+        return self._parsed(cim.parse_invoke, data, operation)
 
     def run_command(self, command, args=()):
         """Run ``command args...`` in a cmd shell; returns (exit code, stdout, stderr). Used for read-only fallbacks."""
