@@ -268,10 +268,5 @@ class WSManClient(object):
         return rc, stdout.decode("utf-8", "replace"), stderr.decode("utf-8", "replace")
 
     def close(self):
-        """Close the HTTP session."""
-        transport = getattr(self._protocol, "transport", None)
-        if transport is not None and hasattr(transport, "close_session"):
-            try:
-                transport.close_session()
-            except Exception:  # closing a dead connection must not mask the task's result
-                pass
+        """Close the HTTP session (closing a dead connection never masks the task's result)."""
+        self._reset_transport()
