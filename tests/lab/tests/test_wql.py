@@ -113,6 +113,7 @@ def test_select_lists_and_class_names():
     'SELECT * FROM Win32_Service WHERE ' + '(' * 5000 + "Name = 'x'" + ')' * 5000,
     'SELECT * FROM Win32_Service WHERE ' + 'NOT ' * 5000 + "Name = 'x'",
     "SELECT * FROM Win32_Service WHERE Name = '" + 'x' * 100000,
+    'SELECT * FROM Win32_Service WHERE ProcessId = ' + '9' * 5000,     # beyond int()'s digit limit
 ])
 def test_hostile_input_only_raises_wql_error(text):
     with pytest.raises(wql.WQLError):

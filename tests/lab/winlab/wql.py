@@ -94,7 +94,11 @@ def tokenize(text):
             # '-5' right after a name or literal is a subtraction attempt, which WQL does not have
             if value[0] in '+-' and tokens and tokens[-1].kind in ('name', 'str', 'num'):
                 raise WQLError('unexpected %r at position %d' % (value[0], pos))
-            tokens.append(Token('num', float(value) if any(c in value for c in '.eE') else int(value), pos))
+            try:
+                number = float(value) if any(c in value for c in '.eE') else int(value)
+            except ValueError:      # more digits than int() converts (sys.get_int_max_str_digits)
+                raise WQLError('the number at position %d is too long' % pos) from None
+            tokens.append(Token('num', number, pos))
         elif kind != 'ws':
             tokens.append(Token(kind, value, pos))
         pos = match.end()
