@@ -432,6 +432,8 @@ def test_unknown_action_and_header_problems(host):
     reply, root = enumerate_call(host, 'select * from Win32_Service', timeout='PT-1S')
     assert root.findtext('.//s:Subcode/s:Value', namespaces=NS) == 'a:InvalidMessageInformationHeader'
     assert root.findtext('.//f:Message', namespaces=NS).endswith('invalid timeout field in the SOAP header: PT-1S. ')
+    reply, root = enumerate_call(host, 'select * from Win32_Service', timeout='PT%sH' % ('9' * 5000))   # > int() digits
+    assert root.findtext('.//s:Subcode/s:Value', namespaces=NS) == 'a:InvalidMessageInformationHeader'
     reply, root = call(host, wsman.ACT_ENUMERATE, 'http://example.com/nothing', wsman.enumerate_body('select * from x'))
     assert root.findtext('.//s:Subcode/s:Value', namespaces=NS) == 'a:DestinationUnreachable'
 

@@ -131,7 +131,10 @@ class Request:
         if not match or self.timeout_text in ('P', 'PT'):
             return None
         days, hours, minutes, seconds = match.groups()
-        return (int(days or 0) * 86400 + int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0))
+        try:
+            return (int(days or 0) * 86400 + int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0))
+        except ValueError:      # more digits than int() converts: as invalid as any other malformed duration
+            return None
 
 
 # ------------------------------------------------------------------------------------------------ envelopes
