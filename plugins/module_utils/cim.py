@@ -152,6 +152,14 @@ def parse_instance(elem, class_hint=None):
     return result
 
 
+def to_int(value):
+    """A CIM integer (its text) as int; None for nil, empty or anything that is not an integer."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def as_list(value):
     """A property value as a list: None -> [], scalar -> [scalar], list -> list."""
     if value is None:
@@ -271,7 +279,7 @@ def fault_info(data, root=None):
         info["fault_detail"] = _clean(fault_detail.text)
     outer = detail.find(_q(NS_WSMANFAULT, "WSManFault"))
     if outer is not None:
-        info["wsman_code"] = _int_or_none(outer.get("Code"))
+        info["wsman_code"] = to_int(outer.get("Code"))
         info["machine"] = outer.get("Machine")
         message = outer.find(_q(NS_WSMANFAULT, "Message"))
         if message is not None:
@@ -289,17 +297,10 @@ def fault_info(data, root=None):
     wmi_error = detail.find(_q(NS_WMIERROR, "MSFT_WmiError"))
     if wmi_error is not None:
         if info["wsman_code"] is None:
-            info["wsman_code"] = _int_or_none(_text_of(wmi_error.find(_q(NS_WMIERROR, "error_Code"))))
+            info["wsman_code"] = to_int(_text_of(wmi_error.find(_q(NS_WMIERROR, "error_Code"))))
         if not info["provider_message"]:
             info["provider_message"] = _clean(_text_of(wmi_error.find(_q(NS_WMIERROR, "Message"))))
     return info
-
-
-def _int_or_none(text):
-    try:
-        return int((text or "").strip())
-    except ValueError:
-        return None
 
 
 def fault_from_info(info, host=None, operation=None):

@@ -84,16 +84,6 @@ def check_catalogue(client, entries):
 
 # ------------------------------------------------------------------------------------------------ values
 
-def to_int(value):
-    """A CIM integer string as int; None for nil or empty."""
-    if value is None or value == '':
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def to_bool(value):
     if value is None:
         return None
@@ -111,7 +101,7 @@ def winsock_error(message):
 
 def _pid(value):
     # Stopped services report ProcessId 0: no process.
-    pid = to_int(value)
+    pid = cim.to_int(value)
     return pid or None
 
 
@@ -130,15 +120,15 @@ def normalise_service(item):
 
 def normalise_process(item):
     return {
-        'pid': to_int(item.get('ProcessId')),
+        'pid': cim.to_int(item.get('ProcessId')),
         'name': item.get('Name'),
         'path': item.get('ExecutablePath'),
-        'parent_pid': to_int(item.get('ParentProcessId')),
+        'parent_pid': cim.to_int(item.get('ParentProcessId')),
     }
 
 
 def normalise_listener(item):
-    return {'local_address': item.get('LocalAddress'), 'local_port': to_int(item.get('LocalPort')), 'pid': to_int(item.get('OwningProcess'))}
+    return {'local_address': item.get('LocalAddress'), 'local_port': cim.to_int(item.get('LocalPort')), 'pid': cim.to_int(item.get('OwningProcess'))}
 
 
 def normalise_event(item):
@@ -147,12 +137,12 @@ def normalise_event(item):
     return {
         'log': item.get('Logfile'),
         'source': item.get('SourceName'),
-        'event_id': to_int(item.get('EventCode')),
+        'event_id': cim.to_int(item.get('EventCode')),
         'type': kind.replace('security ', '').replace(' ', '_') or None,
         'time': cim.to_utc_iso(item.get('TimeGenerated')),
         'message': message,
         'winsock_error': winsock_error(message),
-        'record_number': to_int(item.get('RecordNumber')),
+        'record_number': cim.to_int(item.get('RecordNumber')),
     }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.mailops.port25.plugins.module_utils import errors, wql
+from ansible_collections.mailops.port25.plugins.module_utils import cim, errors, wql
 
 NAMESPACE = 'root/cimv2'
 CLASS_NAME = 'Win32_Service'
@@ -95,25 +95,17 @@ def normalise_start_mode(value):
     return START_MODES.get(str(value).strip().lower(), str(value).strip().lower())
 
 
-def _int_or_none(value):
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number
-
-
 def service_from_instance(instance):
     """Win32_Service instance dict (as the client returns it) -> normalised service dict."""
-    pid = _int_or_none(instance.get('ProcessId'))
+    pid = cim.to_int(instance.get('ProcessId'))
     return {
         'name': instance.get('Name'),
         'exists': True,
         'state': normalise_state(instance.get('State')),
         'start_mode': normalise_start_mode(instance.get('StartMode')),
         'pid': pid or None,
-        'exit_code': _int_or_none(instance.get('ExitCode')),
-        'service_specific_exit_code': _int_or_none(instance.get('ServiceSpecificExitCode')),
+        'exit_code': cim.to_int(instance.get('ExitCode')),
+        'service_specific_exit_code': cim.to_int(instance.get('ServiceSpecificExitCode')),
     }
 
 
@@ -248,7 +240,7 @@ def invoke(client, name, method, params=None):
         raise
     except errors.ConnectionFailure:
         return None
-    return _int_or_none((output or {}).get('ReturnValue'))
+    return cim.to_int((output or {}).get('ReturnValue'))
 
 
 def _no_answer(client, operation, name, service, wanted):

@@ -143,6 +143,12 @@ def test_repeated_elements_become_lists(name, hint):
     assert [k for k, v in item.items() if isinstance(v, list)] == ["Roles"]
 
 
+def test_to_int_reads_cim_integers_and_nothing_else():
+    assert cim.to_int("2150858778") == 2150858778
+    assert cim.to_int(" 25 ") == 25
+    assert [cim.to_int(v) for v in (None, "", "abc", "1.5", ["1", "2"], {"a": "1"})] == [None] * 6
+
+
 def test_as_list():
     assert cim.as_list(None) == []
     assert cim.as_list("a") == ["a"]
