@@ -152,6 +152,7 @@ BAD_VARIABLES = [
     ({'bind_conflict_antivirus_action': 'kill'}, 'bind_conflict_antivirus_action'),
     ({'bind_conflict_smtp_service': 'SMTPSVC\' OR Name LIKE \'%'}, 'service names must not contain quotes'),
     ({'bind_conflict_allowed_to_stop': ['SMTPSVC', 'Win"Defend']}, 'service names must not contain quotes'),
+    ({'bind_conflict_event_window_hours': 9000}, 'bind_conflict_event_window_hours must be 1-8784'),
 ]
 
 
