@@ -346,13 +346,7 @@ class Host:
                 return RC_CANNOT_ACCEPT_CONTROL
             if any(d['state'] in (RUNNING, START_PENDING, STOP_PENDING) for d in self.dependents(svc)):
                 return RC_DEPENDENT_SERVICES_RUNNING
-            if svc['stop_seconds'] > 0:
-                svc['state'] = STOP_PENDING
-                svc['pending_until'] = now + svc['stop_seconds']
-                svc['checkpoint'] = 1
-                svc['wait_hint'] = int(svc['stop_seconds'] * 1000)
-            else:
-                self._finish_stop(svc, now)
+            self._begin(svc, STOP_PENDING, svc['stop_seconds'], now, self._finish_stop)
             self.save()
             return RC_SUCCESS
 
@@ -379,17 +373,22 @@ class Host:
                         self.save()
                         return RC_DEPENDENCY_FAILURE
             svc['pid'] = self._process_for(svc, now)
-            svc['state'] = START_PENDING
             svc['exit_code'] = 0
             svc['specific_exit_code'] = 0
-            if svc['start_seconds'] > 0:
-                svc['pending_until'] = now + svc['start_seconds']
-                svc['checkpoint'] = 1
-                svc['wait_hint'] = int(svc['start_seconds'] * 1000)
-            else:
-                self._finish_start(svc, now)
+            self._begin(svc, START_PENDING, svc['start_seconds'], now, self._finish_start)
             self.save()
             return RC_SUCCESS
+
+    @staticmethod
+    def _begin(svc, pending, seconds, now, finish):
+        """Enter the pending state for the scenario's seconds (refresh completes it), or finish at once when none."""
+        svc['state'] = pending
+        if seconds > 0:
+            svc['pending_until'] = now + seconds
+            svc['checkpoint'] = 1
+            svc['wait_hint'] = int(seconds * 1000)
+        else:
+            finish(svc, now)
 
     def _dependency_chain(self, svc):
         """(False, []) when a dependency cannot start (disabled, stopping, missing), else (True, start order)."""
