@@ -23,6 +23,7 @@ def run(client, params, check_mode=False, diff=False):  # pylint: disable=unused
     patterns = [name for name in wanted if wql.is_glob(name)]
     services = hq.read_services(client, names=names, patterns=patterns, properties=hq.SERVICE_PROPERTIES)
     services.sort(key=lambda service: service['name'].lower())
+    found = {service['name'].lower() for service in services}
     gaps = []
     if params['dependents'] and services:
         try:
@@ -40,6 +41,6 @@ def run(client, params, check_mode=False, diff=False):  # pylint: disable=unused
         'host': client.host,
         'exists': bool(services),
         'services': services,
-        'missing': [name for name in names if name.lower() not in {s['name'].lower() for s in services}],
+        'missing': [name for name in names if name.lower() not in found],
         'gaps': gaps,
     }
