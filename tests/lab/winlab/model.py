@@ -334,12 +334,17 @@ class Host:
         return [s for s in self.services.values() if key in (d.lower() for d in s['depends_on'])]
 
     # ------------------------------------------------------------------ SCM operations (Win32_Service methods)
+    def _named(self, name):
+        """The service an SCM operation names; KeyError when the host has none (callers checked the selectors)."""
+        svc = self.service(name)
+        if svc is None:
+            raise KeyError(name)
+        return svc
+
     def stop_service(self, name):
         with self.lock:
             now = self.refresh()
-            svc = self.service(name)
-            if svc is None:
-                raise KeyError(name)
+            svc = self._named(name)
             if svc['protected']:
                 return RC_ACCESS_DENIED
             if svc['state'] != RUNNING:
@@ -353,9 +358,7 @@ class Host:
     def start_service(self, name):
         with self.lock:
             now = self.refresh()
-            svc = self.service(name)
-            if svc is None:
-                raise KeyError(name)
+            svc = self._named(name)
             if svc['state'] != STOPPED:
                 return RC_ALREADY_RUNNING
             if svc['start_mode'] == 'Disabled':
@@ -416,9 +419,7 @@ class Host:
     def change_start_mode(self, name, mode):
         with self.lock:
             now = self.refresh()
-            svc = self.service(name)
-            if svc is None:
-                raise KeyError(name)
+            svc = self._named(name)
             new = START_MODE_IN.get(str(mode).lower()) if isinstance(mode, str) else None
             if new is None:
                 return RC_INVALID_PARAMETER
