@@ -280,6 +280,17 @@ def _reference_name(value):
     return match.group(1) if match else None
 
 
+def read_port_holders(client, port, gaps):
+    """Listeners on ``port`` with their processes and services: three reads, each tolerant (``gaps``).
+
+    Returns ``(listeners, services, processes)``; services and processes are None when they could not be read.
+    """
+    raw = tolerant(gaps, LISTENER_CLASS, read_listeners, client, port)
+    services = tolerant(gaps, SERVICE_CLASS, read_services, client)
+    processes = tolerant(gaps, PROCESS_CLASS, read_processes, client)
+    return assemble_listeners(raw or [], processes, services), services, processes
+
+
 def since_hours(hours, now=None):
     """The start of a window of ``hours`` ending now (UTC)."""
     now = now or datetime.datetime.now(datetime.timezone.utc)

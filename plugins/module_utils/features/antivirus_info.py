@@ -19,10 +19,7 @@ def run(client, params, check_mode=False, diff=False):  # pylint: disable=unused
     port = hq.check_port(client, params['port'])
     catalogue = hq.check_catalogue(client, params.get('antivirus_catalogue'))
     gaps = []
-    raw = hq.tolerant(gaps, hq.LISTENER_CLASS, hq.read_listeners, client, port)
-    services = hq.tolerant(gaps, hq.SERVICE_CLASS, hq.read_services, client)
-    processes = hq.tolerant(gaps, hq.PROCESS_CLASS, hq.read_processes, client)
-    listeners = hq.assemble_listeners(raw or [], processes, services)
+    listeners, services, processes = hq.read_port_holders(client, port, gaps)
     products = antivirus.find_products(catalogue, services or [], processes or [], diagnosis.port_pids(listeners))
     result = {'changed': False, 'host': client.host, 'port': port, 'gaps': gaps}
     result.update(antivirus.summary(products))

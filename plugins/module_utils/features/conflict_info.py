@@ -33,13 +33,10 @@ def run(client, params, check_mode=False, diff=False):  # pylint: disable=unused
     catalogue = hq.check_catalogue(client, params.get('antivirus_catalogue'))
 
     gaps = []
-    raw_listeners = hq.tolerant(gaps, hq.LISTENER_CLASS, hq.read_listeners, client, port)
-    services = hq.tolerant(gaps, hq.SERVICE_CLASS, hq.read_services, client)
-    processes = hq.tolerant(gaps, hq.PROCESS_CLASS, hq.read_processes, client)
+    listeners, services, processes = hq.read_port_holders(client, port, gaps)
     profile, profile_source = profiles.resolve(params['profile'], [s['name'] for s in services or ()])
     events = hq.tolerant(gaps, hq.EVENT_CLASS, hq.read_events, client, hq.since_hours(window), signatures=profile.events)
 
-    listeners = hq.assemble_listeners(raw_listeners or [], processes, services)
     products = antivirus.find_products(catalogue, services or [], processes or [], diagnosis.port_pids(listeners))
     smtp_service = diagnosis.service_summary(smtp_name, services)
     smtp_service['is_transport'] = bool(profile.smtp_is_transport and smtp_service['exists'])
