@@ -72,7 +72,6 @@ class Host:
         self.address = spec.address       # the fleet sets the address it assigned (faults' Machine, TCP table)
         self.clock = clock or time.time
         self.lock = threading.RLock()
-        self.version = 0                  # bumped on every change; renderers may cache on it
         self.requests_seen = 0            # WS-Man requests handled (internal_error_requests fault counter)
         self.epoch = 0.0
         self.boot = 0.0
@@ -153,7 +152,7 @@ class Host:
                 svc['exit_code'] = 0
                 self._take_ports(svc, self.boot + 30)
         for raw in sorted(self.spec.events, key=lambda e: e['time']):
-            self._log(raw, now + raw['time'], save=False)
+            self._log(raw, now + raw['time'])
 
     def _spec_state(self, svc):
         for raw in self.spec.services:
@@ -189,7 +188,6 @@ class Host:
 
     def save(self):
         """Write the state atomically; a reader never sees a half-written file."""
-        self.version += 1
         if not self.state_dir:
             return
         os.makedirs(self.state_dir, exist_ok=True)
@@ -251,7 +249,7 @@ class Host:
                 return listener
         return None
 
-    def _log(self, raw, when, save=True):
+    def _log(self, raw, when):
         log = raw['log']
         record = self.next_record.get(log, 1)
         self.next_record[log] = record + 1
@@ -259,12 +257,9 @@ class Host:
                             'type': raw.get('type', 'information'), 'time': when, 'message': raw.get('message', '')})
         if len(self.events) > MAX_EVENTS:
             del self.events[:len(self.events) - MAX_EVENTS]
-        if save:
-            self.version += 1
 
     def _scm(self, event_id, etype, message, when):
-        self._log({'log': 'System', 'source': SCM, 'event_id': event_id, 'type': etype, 'message': message}, when,
-                  save=False)
+        self._log({'log': 'System', 'source': SCM, 'event_id': event_id, 'type': etype, 'message': message}, when)
 
     # ------------------------------------------------------------------ time
     def now(self):
@@ -309,7 +304,7 @@ class Host:
         svc['specific_exit_code'] = WSAEADDRINUSE
         self._release_process(svc)
         for raw in svc['on_bind_failure']:
-            self._log(raw, when, save=False)
+            self._log(raw, when)
         self._scm(7024, 'error', 'The %s service terminated with the following service-specific error: \r\n%s'
                   % (svc['display_name'], WSAEADDRINUSE_TEXT), when)
 
