@@ -18,6 +18,7 @@ MAX_DEPTH = 200
 
 KEYWORDS = {'SELECT', 'FROM', 'WHERE', 'AND', 'OR', 'NOT', 'LIKE', 'IS', 'NULL', 'TRUE', 'FALSE'}
 COMPARE_OPS = ('=', '<>', '!=', '<=', '>=', '<', '>')
+_BINARY = ('OR', 'AND')          # the binary operators, loosest first
 _TOKEN = re.compile(r'''
     (?P<ws>\s+)
   | (?P<num>[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?)
@@ -161,7 +162,7 @@ class _Parser:
         where = None
         if self.is_kw('WHERE'):
             self.take()
-            where = self.parse_or(0)
+            where = self.parse_binary(0)
         tok = self.peek()
         if tok.kind != 'end':
             raise WQLError('unexpected %r at position %d' % (tok.value, tok.pos))
@@ -183,19 +184,17 @@ class _Parser:
                 continue
             return props
 
-    def parse_or(self, depth):
-        terms = [self.parse_and(depth)]
-        while self.is_kw('OR'):
+    def parse_binary(self, depth, level=0):
+        """A run of terms joined by the operator of this level; _BINARY lists them loosest first (AND binds
+        tighter than OR), and past the last level a term is a NOT, a parenthesis or a predicate."""
+        if level == len(_BINARY):
+            return self.parse_not(depth)
+        word = _BINARY[level]
+        terms = [self.parse_binary(depth, level + 1)]
+        while self.is_kw(word):
             self.take()
-            terms.append(self.parse_and(depth))
-        return terms[0] if len(terms) == 1 else ('or', terms)
-
-    def parse_and(self, depth):
-        terms = [self.parse_not(depth)]
-        while self.is_kw('AND'):
-            self.take()
-            terms.append(self.parse_not(depth))
-        return terms[0] if len(terms) == 1 else ('and', terms)
+            terms.append(self.parse_binary(depth, level + 1))
+        return terms[0] if len(terms) == 1 else (word.lower(), terms)
 
     def parse_not(self, depth):
         if depth > MAX_DEPTH:
@@ -206,7 +205,7 @@ class _Parser:
         tok = self.peek()
         if tok.kind == 'punct' and tok.value == '(':
             self.take()
-            node = self.parse_or(depth + 1)
+            node = self.parse_binary(depth + 1)
             close = self.take()
             if close.kind != 'punct' or close.value != ')':
                 raise WQLError('expected ) at position %d' % close.pos)
