@@ -17,7 +17,6 @@ import re
 MAX_DEPTH = 200
 
 KEYWORDS = {'SELECT', 'FROM', 'WHERE', 'AND', 'OR', 'NOT', 'LIKE', 'IS', 'NULL', 'TRUE', 'FALSE'}
-COMPARE_OPS = ('=', '<>', '!=', '<=', '>=', '<', '>')
 _BINARY = ('OR', 'AND')          # the binary operators, loosest first
 _TOKEN = re.compile(r'''
     (?P<ws>\s+)
