@@ -144,10 +144,12 @@ class WSManClient(object):
             try:
                 return self._send_once(message, operation)
             except (ConnectionFailure, WSManFault) as exc:
+                if isinstance(exc, ConnectionFailure):
+                    # Retried or not (a method call is not), the next message must not reuse the broken session:
+                    # the re-read after a dropped StopService would otherwise fail on a stale NTLM context.
+                    self._reset_transport()
                 if attempt + 1 >= attempts or not self._retryable(exc, pull):
                     raise
-                if isinstance(exc, ConnectionFailure):
-                    self._reset_transport()
                 time.sleep(self.retry_delays[attempt])
         raise Port25Error("no attempt made", host=self.host, operation=operation)  # pragma: no cover - loop always returns/raises
 

@@ -386,6 +386,25 @@ def test_lab_invoke_and_reread(lab):
         assert client.get("root/cimv2", "Win32_Service", {"Name": "Mail.Svc_2"})["StartMode"] == "Disabled"
 
 
+def test_lab_read_after_a_method_call_lost_its_connection(lab):
+    """A method call is not retried; the re-read that follows must start a new session on a new connection."""
+    with lab_client(lab, "plain") as client:
+        assert client.get("root/cimv2", "Win32_Service", {"Name": "SMTPSVC"})["State"] == "Running"
+        session = client._protocol.transport.session
+        real_send = session.send
+
+        def lost(request, **kwargs):
+            session.send = real_send
+            for adapter in session.adapters.values():
+                adapter.poolmanager.clear()  # the peer closed the connection during the call
+            raise reset_error()
+
+        session.send = lost
+        with pytest.raises(ConnectionFailure):
+            client.invoke("root/cimv2", "Win32_Service", "StopService", {"Name": "SMTPSVC"})
+        assert client.get("root/cimv2", "Win32_Service", {"Name": "SMTPSVC"})["State"] == "Running"
+
+
 def test_lab_https_with_ca_validation(lab):
     with lab_client(lab, "tls", winrm_scheme="https", winrm_port=lab.https_port, winrm_ca_trust_path=lab.ca_path) as client:
         assert client.settings.endpoint.startswith("https://")
