@@ -245,12 +245,13 @@ def test_oversize_body_sent_in_full_still_gets_its_413(transport_lab):
     (b'POST /wsman HTTP/1.1\r\nHost lab\r\nContent-Length: 0\r\n\r\n', 400),
     (b'POST /wsman HTTP/1.1\r\nContent-Length: abc\r\n\r\n', 400),
     (b'POST /wsman HTTP/1.1\r\nContent-Length: -5\r\n\r\n', 400),
+    (b'POST /wsman HTTP/1.1\r\nContent-Length: \xb2\r\n\r\n', 400),      # latin-1 '²': str.isdigit() but not int()
     (b'POST /wsman HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab', 400),
     (b'POST /wsman HTTP/1.1\r\nHost: lab\r\n\r\n', 411),
     (b'POST /wsman HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n', 411),
     (b'POST /wsman HTTP/2.0\r\nContent-Length: 0\r\n\r\n', 505),
     (b'\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03' + bytes(range(256)) + b'\r\n\r\n', 400),
-], ids=['no-request-line', 'header-without-colon', 'length-not-a-number', 'negative-length', 'two-lengths',
+], ids=['no-request-line', 'header-without-colon', 'length-not-a-number', 'negative-length', 'superscript-length', 'two-lengths',
         'no-length', 'chunked', 'http2', 'binary-garbage'])
 def test_malformed_http_is_answered_and_closed(transport_lab, raw, status):
     sock = _connect(transport_lab, 'plain')

@@ -243,7 +243,7 @@ class LabServer:
             if method == 'POST':
                 raise BadRequest(411, size)
             length = 0
-        elif not length_text.isdigit() or len(length_text) > 12:
+        elif not (length_text.isascii() and length_text.isdigit()) or len(length_text) > 12:   # latin-1 '²' passes isdigit(), not int()
             raise BadRequest(400, size)
         else:
             length = int(length_text)
