@@ -189,13 +189,21 @@ class Deadline(object):
         self.sleep(max(0.0, min(interval, self.remaining())))
 
 
-def wait_for_state(client, name, wanted, deadline, operation, interval=0.25, max_interval=1.0):
+def _intervals(first=0.25, most=1.0):
+    """Pauses between two reads of a pending service: 0.25 s, then half as long again each time, at most 1 s."""
+    interval = first
+    while True:
+        yield interval
+        interval = min(interval * 1.5, most)
+
+
+def wait_for_state(client, name, wanted, deadline, operation):
     """Poll until the service reaches ``wanted`` (running|stopped); fail at the deadline or when it settles elsewhere.
 
     A service that was asked to start and is found stopped again has failed to start: that is reported with
     its exit codes at once instead of waiting for the deadline.
     """
-    while True:
+    for interval in _intervals():
         service = read_service(client, name)
         if not service['exists']:
             fail(client, operation, 'service %s disappeared while waiting for it to be %s' % (name, wanted))
@@ -210,21 +218,18 @@ def wait_for_state(client, name, wanted, deadline, operation, interval=0.25, max
             fail(client, operation, 'service %s is still %s after %s s (timeout); it was not asked again'
                  % (name, state, deadline.seconds))
         deadline.pause(interval)
-        interval = min(interval * 1.5, max_interval)
 
 
 def wait_until_settled(client, name, deadline, operation):
     """A service found in a pending state is left to finish before anything is decided about it."""
-    service = read_service(client, name)
-    interval = 0.25
-    while service['exists'] and service['state'] in PENDING_STATES:
+    for interval in _intervals():
+        service = read_service(client, name)
+        if not (service['exists'] and service['state'] in PENDING_STATES):
+            return service
         if deadline.remaining() <= 0:
             fail(client, operation, 'service %s is still %s after %s s (timeout); nothing was done'
                  % (name, service['state'], deadline.seconds))
         deadline.pause(interval)
-        interval = min(interval * 1.5, 1.0)
-        service = read_service(client, name)
-    return service
 
 
 def invoke(client, name, method, params=None):

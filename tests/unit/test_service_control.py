@@ -194,6 +194,18 @@ def test_stop_waits_through_stop_pending():
     assert len(clock.sleeps) == 3
 
 
+def test_pending_polls_start_at_a_quarter_second_and_grow_to_one_second():
+    clock = FakeClock()
+    scm = kb_host(pending_reads=6)
+    sc.stop(scm, 'SMTPSVC', clock.deadline(60))
+    assert clock.sleeps == [0.25, 0.375, 0.5625, 0.84375, 1.0, 1.0]
+    scm._countdown['smtpsvc'] = 3
+    scm.services['smtpsvc']['State'] = 'Start Pending'
+    clock.sleeps = []
+    assert sc.wait_until_settled(scm, 'SMTPSVC', clock.deadline(60), 'service')['exists']
+    assert clock.sleeps == [0.25, 0.375, 0.5625]
+
+
 def test_stop_still_pending_at_the_deadline_fails_without_asking_again():
     clock = FakeClock()
     scm = kb_host()
