@@ -222,6 +222,20 @@ def test_tampered_sealed_body_is_rejected_and_the_connection_closed(transport_la
         _soap(transport_lab, 'plain'))
 
 
+def test_sealed_body_with_an_endless_original_length_is_rejected(transport_lab):
+    # OriginalContent's Length lies outside the signature: more digits than int() converts must still be a 400
+    proto = testing.pywinrm_protocol(transport_lab, 'plain')
+    proto.send_message(_soap(transport_lab, 'plain'))
+    transport = proto.transport
+    prepared = transport.encryption.prepare_encrypted_request(transport.session, transport.endpoint,
+                                                              _soap(transport_lab, 'plain'))
+    prepared.body = re.sub(rb'Length=\d+', b'Length=' + b'9' * 5000, prepared.body, count=1)
+    prepared.headers['Content-Length'] = str(len(prepared.body))
+    resp = transport.session.send(prepared, timeout=10)
+    assert (resp.status_code, resp.content, resp.headers['Connection']) == (400, b'', 'close')
+    assert 'unexpected error' not in transport_lab.stderr()
+
+
 def test_oversize_body_is_413_and_closed(transport_lab):
     sock = _connect(transport_lab, 'plain')
     with sock:

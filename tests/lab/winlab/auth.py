@@ -244,7 +244,8 @@ class ConnectionAuth:
             plain = self.context.unwrap_winrm(data[4:4 + sig_len], data[4 + sig_len:])
         except (spnego.exceptions.SpnegoError, ValueError) as exc:
             raise EncryptionError('signature check failed: %s' % exc) from None
-        if len(plain) != int(length.group(1)):
+        # OriginalContent is outside the signature: bound its digits before int(), which raises beyond 4300
+        if len(length.group(1)) > 12 or len(plain) != int(length.group(1)):
             raise EncryptionError('decrypted length does not match OriginalContent Length')
         return plain
 
