@@ -17,7 +17,12 @@ def write_file_atomic(path, data, mode=0o600):
     os.makedirs(directory, exist_ok=True)
     tmp = path + '.tmp'
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, 'wb') as handle:
-        handle.write(data)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, 'wb') as handle:
+            handle.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):     # a full disk leaves no stray temporary file behind
+            os.unlink(tmp)
+        raise

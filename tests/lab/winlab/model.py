@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import threading
 import time
 import zlib
+
+from winlab import write_file_atomic
 
 STATE_FORMAT = 1
 MAX_EVENTS = 500           # per host; the oldest records are dropped first, as a full log that overwrites does
@@ -188,20 +189,9 @@ class Host:
 
     def save(self):
         """Write the state atomically; a reader never sees a half-written file."""
-        if not self.state_dir:
-            return
-        os.makedirs(self.state_dir, exist_ok=True)
-        # json.dumps encodes in C; json.dump to a file takes the pure-Python iterencode path (many small writes)
-        text = json.dumps(self.to_dict(), separators=(',', ':'))
-        fd, tmp = tempfile.mkstemp(dir=self.state_dir, prefix='.%s.' % self.spec.name, suffix='.tmp')
-        try:
-            with os.fdopen(fd, 'w', encoding='utf-8') as handle:
-                handle.write(text)
-            os.replace(tmp, self.state_path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        if self.state_dir:
+            # json.dumps encodes in C; json.dump to a file takes the pure-Python iterencode path (many small writes)
+            write_file_atomic(self.state_path, json.dumps(self.to_dict(), separators=(',', ':')))
 
     # ------------------------------------------------------------------ processes, ports, events
     def _alloc_pid(self):
