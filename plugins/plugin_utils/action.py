@@ -24,6 +24,9 @@ from ansible_collections.mailops.port25.plugins.module_utils import connection, 
 
 # Connection plugins whose host variables describe a WinRM endpoint.
 WINRM_CONNECTIONS = ("winrm", "psrp")
+# Inventory variables that feed a no_log option (the password).
+SECRET_VARIABLES = frozenset(name for option, names in connection.INVENTORY_VARIABLES
+                             if connection.WINRM_ARGSPEC[option].get("no_log") for name in names)
 
 
 def connection_name(task_vars, task):
@@ -81,7 +84,9 @@ class FeatureAction(ActionBase):
             try:
                 templated[name] = self._templar.template(value)
             except AnsibleError as exc:
-                raise AnsibleError("cannot template the inventory variable %s: %s" % (name, exc.message))
+                # ansible-core before 2.19 quotes the template text in its message: for a password variable, the password.
+                secrets = set(str(plain(wanted[secret])) for secret in SECRET_VARIABLES.intersection(wanted)) - {""}
+                raise AnsibleError(remove_values("cannot template the inventory variable %s: %s" % (name, exc.message), secrets))
         options = connection.options_from_inventory(plain(templated))
         # A password given on the command line (--ask-pass) is not a variable: Ansible keeps it in the play context.
         cli_password = getattr(self._play_context, "password", None)

@@ -9,6 +9,7 @@ import json
 import types
 
 import pytest
+from ansible.errors import AnsibleError
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
@@ -162,6 +163,23 @@ def test_inventory_values_are_templated():
     feature = Recorder()
     run(feature, {}, host_vars)
     assert (feature.calls[0]["settings"].password, feature.calls[0]["settings"].port) == (PASSWORD, 5985)
+
+
+def test_template_error_in_the_password_variable_does_not_show_the_password(monkeypatch):
+    host_vars = dict(WINRM_HOST)
+    plugin = make_action(Recorder(), {}, task_vars=host_vars)
+    real_template = plugin._templar.template
+
+    def template(value, **kwargs):
+        # ansible-core before 2.19 quotes the template text in its message.
+        if value == PASSWORD:
+            raise AnsibleError("template error while templating string: unexpected char '!'. String: %s" % value)
+        return real_template(value, **kwargs)
+
+    monkeypatch.setattr(plugin._templar, "template", template)
+    result = plugin.run(task_vars=host_vars)
+    assert result == {"failed": True, "changed": False, "msg": "cannot template the inventory variable ansible_password: "
+                      "template error while templating string: unexpected char '!'. String: ********"}
 
 
 def test_ask_pass_password_from_play_context():
