@@ -290,6 +290,7 @@ def _check_host(path, raw, defaults, index):
         for j, dep in enumerate(svc['depends_on']):
             if dep.lower() not in names:
                 chk.fail('services[%d].depends_on[%d]' % (i, j), 'unknown service %r' % dep)
+    _check_cycles(chk, services)
     _check_ports(chk, services, processes)
     auth = chk.str_list(merged.get('auth', ['ntlm']), 'auth', choices=AUTHS)
     if not auth:
@@ -309,6 +310,24 @@ def _check_host(path, raw, defaults, index):
         has_standardcimv2=scv2, hostname=netbios_name(hostname) if hostname else '',
         source=str(path),
     )
+
+
+def _check_cycles(chk, services):
+    """Windows refuses a dependency cycle (ERROR_CIRCULAR_DEPENDENCY); the lab's SCM would start a service as its own
+    dependency and leave its port held by a stopped service, so reject it in the file."""
+    waiting = {s['name'].lower(): {d.lower() for d in s['depends_on']} for s in services}
+    ready = [name for name, deps in waiting.items() if not deps]
+    while ready:        # peel off the services whose dependencies can all start; a cycle is what remains
+        done = ready.pop()
+        del waiting[done]
+        for name, deps in waiting.items():
+            if done in deps:
+                deps.discard(done)
+                if not deps:
+                    ready.append(name)
+    for i, svc in enumerate(services):
+        if svc['name'].lower() in waiting:
+            chk.fail('services[%d].depends_on' % i, 'has a circular dependency (directly or through its dependencies)')
 
 
 def _check_ports(chk, services, processes):
