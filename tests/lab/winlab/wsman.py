@@ -509,7 +509,7 @@ def do_pull(ctx):
 def do_release(ctx):
     _elem, ctx_id, _state = _context_from_body(ctx, 'Release')
     del ctx.host.enumerations[ctx_id]
-    return ENV_ENUM + _header(NS_N + '/ReleaseResponse', ctx.req.message_id) + '<s:Body>' + END
+    return _envelope(ENV_ENUM, NS_N + '/ReleaseResponse', ctx.req.message_id, '')
 
 
 # ------------------------------------------------------------------------------------------------ Get and Invoke
@@ -640,7 +640,7 @@ def do_receive(ctx):
                  '</rsp:CommandState>' % (command_id, NS_RSP, command['code']))
     command['stdout'] = command['stderr'] = b''
     body = '<rsp:ReceiveResponse>%s</rsp:ReceiveResponse>' % ''.join(parts)
-    return ENV_RECEIVE + _header(NS_RSP + '/ReceiveResponse', ctx.req.message_id) + '<s:Body>' + body + END
+    return _envelope(ENV_RECEIVE, NS_RSP + '/ReceiveResponse', ctx.req.message_id, body)
 
 
 def _b64(data):
@@ -666,7 +666,7 @@ def do_delete(ctx):
         raise ctx.action_not_supported()
     shell_id, _state = _shell_of(ctx)
     del ctx.host.shells[shell_id]
-    return ENV_DELETE + _header(NS_X + '/DeleteResponse', ctx.req.message_id) + '<s:Body>' + END
+    return _envelope(ENV_DELETE, NS_X + '/DeleteResponse', ctx.req.message_id, '')
 
 
 _HANDLERS = {ACT_ENUMERATE: do_enumerate, ACT_PULL: do_pull, ACT_RELEASE: do_release, ACT_GET: do_get,
