@@ -22,19 +22,22 @@ options:
     description:
       - TCP port of the WinRM listener.
       - Defaults to V(5986) for HTTPS and V(5985) for HTTP.
-      - Inventory variable C(ansible_port); environment variable E(MAILOPS_WINRM_PORT).
+      - Inventory variables C(ansible_port), C(ansible_winrm_port) or C(ansible_psrp_port), the first one set.
+      - Environment variable E(MAILOPS_WINRM_PORT).
     type: int
   winrm_scheme:
     description:
       - URL scheme of the WinRM listener.
       - Defaults to V(http) when O(winrm_port=5985), else V(https).
-      - Inventory variable C(ansible_winrm_scheme); environment variable E(MAILOPS_WINRM_SCHEME).
+      - Inventory variables C(ansible_winrm_scheme) or C(ansible_psrp_protocol), the first one set.
+      - Environment variable E(MAILOPS_WINRM_SCHEME).
     type: str
     choices: [http, https]
   winrm_path:
     description:
       - URL path of the WinRM listener.
-      - Inventory variable C(ansible_winrm_path); environment variable E(MAILOPS_WINRM_PATH).
+      - Inventory variables C(ansible_winrm_path) or C(ansible_psrp_path), the first one set.
+      - Environment variable E(MAILOPS_WINRM_PATH).
     type: str
     default: /wsman
   winrm_transport:
@@ -43,26 +46,30 @@ options:
       - V(basic) over plain HTTP is refused unless O(winrm_allow_basic_over_http=true).
       - V(certificate) needs HTTPS, O(winrm_cert_pem) and O(winrm_cert_key_pem).
       - V(kerberos) needs the pywinrm Kerberos extra; V(credssp) needs the pywinrm CredSSP extra.
-      - Inventory variable C(ansible_winrm_transport) (a list or comma-separated string; the first supported
-        transport is used); environment variable E(MAILOPS_WINRM_TRANSPORT).
+      - Inventory variables C(ansible_winrm_transport) or C(ansible_psrp_auth), the first one set (a list or
+        comma-separated string; the first supported transport is used).
+      - Environment variable E(MAILOPS_WINRM_TRANSPORT).
     type: str
     default: ntlm
     choices: [ntlm, kerberos, credssp, basic, certificate]
   winrm_user:
     description:
       - User name, for example V(Administrator), V(DOMAIN\\user) or V(user@DOMAIN.COM).
-      - Inventory variable C(ansible_user); environment variable E(MAILOPS_WINRM_USER).
+      - Inventory variables C(ansible_user), C(ansible_winrm_user) or C(ansible_psrp_user), the first one set.
+      - Environment variable E(MAILOPS_WINRM_USER).
     type: str
   winrm_password:
     description:
       - Password of O(winrm_user). Never shown in output or error messages.
-      - Inventory variable C(ansible_password) or C(ansible_winrm_password); environment variable E(MAILOPS_WINRM_PASSWORD).
+      - Inventory variables C(ansible_password), C(ansible_winrm_password), C(ansible_winrm_pass) or C(ansible_psrp_password), the first one set.
+      - Environment variable E(MAILOPS_WINRM_PASSWORD).
     type: str
   winrm_cert_validation:
     description:
       - Whether to verify the TLS certificate of the WinRM listener when using HTTPS.
       - Only set V(ignore) on trusted networks or for tests.
-      - Inventory variable C(ansible_winrm_server_cert_validation); environment variable E(MAILOPS_WINRM_CERT_VALIDATION).
+      - Inventory variables C(ansible_winrm_server_cert_validation) or C(ansible_psrp_cert_validation), the first one set.
+      - Environment variable E(MAILOPS_WINRM_CERT_VALIDATION).
     type: str
     default: validate
     choices: [validate, ignore]
@@ -70,23 +77,27 @@ options:
     description:
       - CA bundle file or directory used to verify the listener's certificate.
       - When not set, E(REQUESTS_CA_BUNDLE) or the default CA bundle of the controller is used.
-      - Inventory variable C(ansible_winrm_ca_trust_path); environment variable E(MAILOPS_WINRM_CA_TRUST_PATH).
+      - Inventory variables C(ansible_winrm_ca_trust_path) or C(ansible_psrp_ca_path), the first one set.
+      - Environment variable E(MAILOPS_WINRM_CA_TRUST_PATH).
     type: path
   winrm_cert_pem:
     description:
       - Client certificate (PEM file) for O(winrm_transport=certificate).
-      - Inventory variable C(ansible_winrm_cert_pem); environment variable E(MAILOPS_WINRM_CERT_PEM).
+      - Inventory variables C(ansible_winrm_cert_pem) or C(ansible_psrp_certificate_pem), the first one set.
+      - Environment variable E(MAILOPS_WINRM_CERT_PEM).
     type: path
   winrm_cert_key_pem:
     description:
       - Private key (PEM file) of O(winrm_cert_pem).
-      - Inventory variable C(ansible_winrm_cert_key_pem); environment variable E(MAILOPS_WINRM_CERT_KEY_PEM).
+      - Inventory variables C(ansible_winrm_cert_key_pem) or C(ansible_psrp_certificate_key_pem), the first one set.
+      - Environment variable E(MAILOPS_WINRM_CERT_KEY_PEM).
     type: path
   winrm_message_encryption:
     description:
       - Message-level encryption (NTLM, Kerberos and CredSSP only).
       - V(auto) encrypts over HTTP and relies on TLS over HTTPS; V(always) also encrypts over HTTPS; V(never) disables it.
-      - Inventory variable C(ansible_winrm_message_encryption); environment variable E(MAILOPS_WINRM_MESSAGE_ENCRYPTION).
+      - Inventory variables C(ansible_winrm_message_encryption) or C(ansible_psrp_message_encryption), the first one set.
+      - Environment variable E(MAILOPS_WINRM_MESSAGE_ENCRYPTION).
     type: str
     default: auto
     choices: [auto, always, never]
@@ -94,13 +105,15 @@ options:
     description:
       - WS-Management operation timeout in seconds, sent to the host with every request.
       - Must be smaller than O(winrm_read_timeout).
-      - Inventory variable C(ansible_winrm_operation_timeout_sec); environment variable E(MAILOPS_WINRM_OPERATION_TIMEOUT).
+      - Inventory variables C(ansible_winrm_operation_timeout_sec) or C(ansible_psrp_operation_timeout), the first one set.
+      - Environment variable E(MAILOPS_WINRM_OPERATION_TIMEOUT).
     type: int
     default: 20
   winrm_read_timeout:
     description:
       - HTTP connect and read timeout in seconds.
-      - Inventory variable C(ansible_winrm_read_timeout_sec); environment variable E(MAILOPS_WINRM_READ_TIMEOUT).
+      - Inventory variables C(ansible_winrm_read_timeout_sec) or C(ansible_psrp_read_timeout), the first one set.
+      - Environment variable E(MAILOPS_WINRM_READ_TIMEOUT).
     type: int
     default: 30
   winrm_allow_basic_over_http:

@@ -400,3 +400,14 @@ def test_doc_fragment_mirrors_the_argspec():
         assert doc.get("choices") == spec.get("choices"), name
         assert bool(doc.get("required")) == bool(spec.get("required")), name
         assert "E(%s)" % spec["fallback"][1][0] in " ".join(doc["description"]), name
+
+
+def test_doc_fragment_names_every_inventory_variable():
+    from ansible_collections.mailops.port25.plugins.doc_fragments.winrm import ModuleDocFragment
+
+    options = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
+    for option, names in connection.INVENTORY_VARIABLES:
+        text = " ".join(options[option]["description"])
+        for name in names:
+            if name != "inventory_hostname":
+                assert "C(%s)" % name in text or "V(%s)" % name in text, (option, name)
