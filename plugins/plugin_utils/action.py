@@ -88,10 +88,12 @@ class FeatureAction(ActionBase):
                 secrets = set(str(plain(wanted[secret])) for secret in SECRET_VARIABLES.intersection(wanted)) - {""}
                 raise AnsibleError(remove_values("cannot template the inventory variable %s: %s" % (name, exc.message), secrets))
         options = connection.options_from_inventory(plain(templated))
-        # A password given on the command line (--ask-pass) is not a variable: Ansible keeps it in the play context.
-        cli_password = getattr(self._play_context, "password", None)
-        if "winrm_password" not in options and cli_password:
-            options["winrm_password"] = cli_password
+        # A user (-u, the play's remote_user) or a password (--ask-pass, an AWX machine credential) given outside
+        # the inventory is not a variable: Ansible keeps it in the play context. Inventory variables win, as in Ansible.
+        for option, attribute in (("winrm_user", "remote_user"), ("winrm_password", "password")):
+            value = getattr(self._play_context, attribute, None)
+            if option not in options and value:
+                options[option] = value
         return options
 
     def run(self, tmp=None, task_vars=None):

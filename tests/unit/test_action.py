@@ -193,6 +193,17 @@ def test_ask_pass_password_from_play_context():
     assert feature.calls[0]["settings"].password == PASSWORD  # the inventory variable wins, as in Ansible
 
 
+def test_remote_user_from_play_context():
+    host_vars = dict(WINRM_HOST)
+    del host_vars["ansible_user"]
+    feature = Recorder()
+    run(feature, {}, host_vars, play_context=types.SimpleNamespace(remote_user="LAB\\from-u", password=None))
+    assert feature.calls[0]["settings"].user == "LAB\\from-u"
+    feature = Recorder()
+    run(feature, {}, dict(WINRM_HOST), play_context=types.SimpleNamespace(remote_user="LAB\\from-u", password=None))
+    assert feature.calls[0]["settings"].user == "lab\\admin"  # the inventory variable wins, as in Ansible
+
+
 def test_inventory_transport_list_takes_first_supported():
     feature = Recorder()
     run(feature, {}, dict(WINRM_HOST, ansible_winrm_transport=["plaintext", "ntlm"]))
