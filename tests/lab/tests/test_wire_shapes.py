@@ -415,6 +415,8 @@ def test_faults_configured_per_host(host):
     (b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Header>', 400, 'w:SchemaValidationError'),
     (b'not xml at all', 400, 'w:SchemaValidationError'),
     (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>', 400, 'w:SchemaValidationError'),
+    ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>'.encode('utf-16'), 400,
+     'w:SchemaValidationError'),                                                  # the same DTD in UTF-16
     (b'<Envelope/>', 500, 'w:SchemaValidationError'),
     (b'\xff\xfe\x00garbage', 400, 'w:SchemaValidationError'),
 ])
