@@ -72,14 +72,15 @@ class CimClass:
         # wire order: classic WMI classes come back sorted case-insensitively ('CreationDate' before 'CSName', see
         # the captures); MI classes (root/standardcimv2) keep their MOF declaration order, inherited ones first
         self.props = list(props) if declaration_order else sorted(props, key=lambda p: p[0].lower())
-        self.types = {p[0]: p[1] for p in self.props}
+        self.names = [p[0] for p in self.props]     # built once: every request reads them
+        self.types = dict(self.props)
         self.keys = keys
         self.provider = provider
         self.uri = WMI_PREFIX + namespace + '/' + name
         self._openings = {}
         self._close = '</p:%s>' % name
-        self._typed_tags = _tags([p[0] for p in self.props], 'p:', 'cim:Datetime')
-        self._fragment_tags = _tags([p[0] for p in self.props], '', 'Datetime')
+        self._typed_tags = _tags(self.names, 'p:', 'cim:Datetime')
+        self._fragment_tags = _tags(self.names, '', 'Datetime')
 
     def opening(self, namespace_text=None):
         """The typed item's start tag; its p: namespace spells the WMI namespace as the request's resource URI did."""
@@ -94,8 +95,8 @@ class CimClass:
         return tag
 
     def prop_names(self, host):  # pylint: disable=unused-argument
-        """Property names in wire order (some classes depend on the host's OS version)."""
-        return [p[0] for p in self.props]
+        """Property names in wire order (some classes depend on the host's OS version); callers do not modify it."""
+        return self.names
 
     def instances(self, host):  # pragma: no cover - every class overrides it
         raise NotImplementedError
@@ -206,12 +207,11 @@ _SERVICE_PROPS = [
 class Win32Service(CimClass):
     def __init__(self):
         super().__init__('Win32_Service', 'root/cimv2', _SERVICE_PROPS, ['Name'])
-        self._old_names = [p[0] for p in self.props if p[0] != 'DelayedAutoStart']
-        self._all_names = [p[0] for p in self.props]
+        self._old_names = [n for n in self.names if n != 'DelayedAutoStart']
 
     def prop_names(self, host):
         # DelayedAutoStart appeared in Win32_Service with Windows Server 2016; the 2008/2012 captures lack it
-        return self._all_names if modern_os(host.spec.os) else self._old_names
+        return self.names if modern_os(host.spec.os) else self._old_names
 
     def instances(self, host):
         out = []
