@@ -433,6 +433,16 @@ def is_reset(exc):
     return any(isinstance(current, _RESET_TYPES) for current in _chain(exc))
 
 
+def _fault_in(body):
+    """The SOAP fault carried by an HTTP error body, or None when the body is empty, not XML or not a fault."""
+    if not body or not body.lstrip().startswith("<"):
+        return None
+    try:
+        return cim.fault_info(body)
+    except Port25Error:  # unparseable or refused (a DTD): the caller reports the HTTP status instead
+        return None
+
+
 def map_error(exc, settings, operation):
     """Translate an exception raised by pywinrm/requests into a Port25Error naming the host and operation."""
     if isinstance(exc, Port25Error):
@@ -458,7 +468,7 @@ def map_error(exc, settings, operation):
             "user '%s' was rejected by %s (HTTP 401): check the user name and password, and that transport %s is enabled on the listener"
             % (settings.user, address, settings.transport), host=host, operation=operation)
     if isinstance(exc, winrm.exceptions.WSManFaultError):
-        info = cim.fault_info(exc.response) if exc.response else None
+        info = _fault_in(exc.response)
         if info is not None:
             return cim.fault_from_info(info, host=host, operation=operation)
         return Port25Error("HTTP %s from %s: %s" % (exc.code, address, scrub(exc.reason, settings)), host=host, operation=operation)
@@ -466,13 +476,7 @@ def map_error(exc, settings, operation):
         return cim.fault_from_info({"reason": "The WS-Management service cannot complete the operation within the time specified in OperationTimeout.",
                                     "subcode": "w:TimedOut", "wsman_code": 2150858793}, host=host, operation=operation)
     if isinstance(exc, winrm.exceptions.WinRMTransportError):
-        body = exc.response_text or ""
-        info = None
-        if body.lstrip().startswith("<"):
-            try:
-                info = cim.fault_info(body)
-            except Port25Error:
-                info = None
+        info = _fault_in(exc.response_text)
         if info is not None:
             return cim.fault_from_info(info, host=host, operation=operation)
         return Port25Error("unexpected HTTP %s from %s" % (exc.code, address), host=host, operation=operation)

@@ -286,6 +286,14 @@ def test_wsman_fault_error_parsed(settings):
     assert (error.wsman_code, error.fault_code, error.host) == (2150858778, "n:CannotProcessFilter", "mail01.example.test")
 
 
+def test_wsman_fault_error_with_unreadable_body_names_host_and_operation(settings):
+    body = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>'
+    error = connection.map_error(winrm.exceptions.WSManFaultError(500, "Bad HTTP response", body, "reason"), settings, "enumerate")
+    assert type(error) is Port25Error
+    assert (error.host, error.operation) == ("mail01.example.test", "enumerate")
+    assert str(error).startswith("mail01.example.test: enumerate: HTTP 500 from mail01.example.test:5986")
+
+
 def test_transport_error_with_fault_body(settings):
     body = read_capture("omi_wsmanparser_get_notfound_fault_win2012r2.xml").decode("utf-8")
     error = connection.map_error(winrm.exceptions.WinRMTransportError("http", 500, body), settings, "get")
