@@ -289,7 +289,7 @@ def test_wsman_fault_error_parsed(settings):
 def test_wsman_fault_error_with_unreadable_body_names_host_and_operation(settings):
     body = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>'
     error = connection.map_error(winrm.exceptions.WSManFaultError(500, "Bad HTTP response", body, "reason"), settings, "enumerate")
-    assert type(error) is Port25Error
+    assert isinstance(error, Port25Error) and not isinstance(error, (WSManFault, ConnectionFailure, AuthenticationFailure))
     assert (error.host, error.operation) == ("mail01.example.test", "enumerate")
     assert str(error).startswith("mail01.example.test: enumerate: HTTP 500 from mail01.example.test:5986")
 
