@@ -82,8 +82,8 @@ _value:
     - The report. With O(output=data) a dictionary with the keys C(report_format), C(title), C(generated),
       C(collection) (C(name), C(version)), C(mode) (check, apply, mixed or unknown), C(summary) and C(hosts);
       otherwise its text rendering.
-    - Each entry of C(hosts) has C(host), C(status) (ok or failed), C(verdict) (compliant, noncompliant or failed),
-      C(error), C(profile), C(check_mode), C(changed), C(compliant), C(before) and C(after) (C(verdict), C(compliant),
+    - Each entry of C(hosts) has C(report_format), C(host), C(status) (ok, failed or not_run), C(verdict) (compliant,
+      noncompliant, failed, or not_run for a host a rolling run has not reached yet), C(error), C(profile), C(check_mode), C(changed), C(compliant), C(before) and C(after) (C(verdict), C(compliant),
       C(owner), C(findings), C(smtp_service), C(mail_service)), C(findings) (of the state after the run), C(actions)
       (C(action), C(service), C(before) with C(state) and C(start_mode), C(after), C(changed)) and C(flags).
   type: raw
@@ -114,8 +114,9 @@ DEFAULT_TITLE = 'Port 25 bind conflict report'
 NO_RESULT_ERROR = 'failed before any result was recorded'
 LEFT_PLAY_ERROR = 'the host failed or became unreachable after its result was recorded'
 NOT_IN_INVENTORY = 'the host is not in the inventory'
+NOT_RUN_YET = 'not run yet'
 OUTPUTS = ('data', 'json', 'html', 'junit')
-VERDICTS = ('compliant', 'noncompliant', 'failed')
+VERDICTS = ('compliant', 'noncompliant', 'failed', 'not_run')
 STATE_VERDICTS = ('compliant', 'noncompliant', 'unknown')
 
 # What the KB says about each finding (docs/kb-q222553.md maps every sentence).
@@ -190,14 +191,24 @@ def _action(action) -> dict:
     return action
 
 
-def host_entry(host: str, result, left_play: bool = False) -> dict:
-    """One host of the report from its bind_conflict_result (None when it never recorded one)."""
+def host_entry(host: str, result, left_play: bool = False, pending: bool = False) -> dict:
+    """One host of the report from its bind_conflict_result (None when it never recorded one).
+
+    ``pending``: the host is still in the play but has no record yet (a later batch of a rolling run): not run yet.
+    """
     result = plain(result) if isinstance(result, Mapping) else None
+    if result is None and pending:
+        return dict(host_entry(host, {'compliant': False}), status='not_run', verdict='not_run', compliant=None, error=None)
     if result is None:
         error = NO_RESULT_ERROR
         result = {}
     else:
         error = result.get('error') or (LEFT_PLAY_ERROR if left_play else None)
+        if not error and result.get('failed') is True:
+            # A task that failed before it built a record (a template error in its arguments) says why in msg.
+            error = result.get('msg') or 'the task failed without a message'
+        elif error and not isinstance(error, str):
+            error = (error.get('message') if isinstance(error, dict) else None) or result.get('msg') or error
     before = _state(result.get('before'))
     after = _state(result.get('after'))
     compliant = result.get('compliant') if isinstance(result.get('compliant'), bool) else None
@@ -210,6 +221,7 @@ def host_entry(host: str, result, left_play: bool = False) -> dict:
         verdict = 'compliant' if compliant else 'noncompliant'
     findings = result.get('findings')
     return {
+        'report_format': REPORT_FORMAT,
         'host': host,
         'status': 'failed' if verdict == 'failed' else 'ok',
         'verdict': verdict,
@@ -250,8 +262,9 @@ def run_mode(hosts: list) -> str:
 
 
 def build_report(results: dict, hosts: list, generated: str, title: str = DEFAULT_TITLE, version: str = 'unknown',
-                 left_play=()) -> dict:
-    """The report data model. results: host -> bind_conflict_result or None; left_play: hosts that dropped out."""
+                 left_play=(), pending=()) -> dict:
+    """The report data model. results: host -> bind_conflict_result or None; left_play: hosts that dropped out;
+    pending: hosts still in the play (a result missing there means not run yet)."""
     entries = []
     seen = set()
     for host in hosts:
@@ -259,7 +272,7 @@ def build_report(results: dict, hosts: list, generated: str, title: str = DEFAUL
         if host in seen:
             continue
         seen.add(host)
-        entries.append(host_entry(host, results.get(host), host in left_play))
+        entries.append(host_entry(host, results.get(host), host in left_play, host in pending))
     return {
         'report_format': REPORT_FORMAT,
         'title': str(title),
@@ -304,7 +317,8 @@ def render_junit(report: dict) -> str:
     """JUnit XML: one testcase per host; failure = non-compliant, error = the host failed."""
     summary = report['summary']
     attrs = {'name': printable(report['title']), 'tests': str(summary['hosts']),
-             'failures': str(summary['noncompliant']), 'errors': str(summary['failed']), 'skipped': '0', 'time': '0'}
+             'failures': str(summary['noncompliant']), 'errors': str(summary['failed']), 'skipped': str(summary['not_run']),
+             'time': '0'}
     suites = ET.Element('testsuites', attrs)
     suite = ET.SubElement(suites, 'testsuite', dict(attrs, timestamp=printable(report['generated']),
                                                     hostname='localhost'))
@@ -317,7 +331,9 @@ def render_junit(report: dict) -> str:
                                                  'classname': '%s.%s' % (COLLECTION, printable(host['profile'] or 'unknown')),
                                                  'time': '0'})
         errors = [f for f in host['findings'] if isinstance(f, dict) and f.get('severity') == 'error']
-        if host['verdict'] == 'failed':
+        if host['verdict'] == 'not_run':
+            ET.SubElement(case, 'skipped', {'message': NOT_RUN_YET})
+        elif host['verdict'] == 'failed':
             node = ET.SubElement(case, 'error', {'message': printable(host['error']), 'type': 'host_failed'})
             node.text = printable(host['error'])
         elif host['verdict'] == 'noncompliant':
@@ -344,7 +360,8 @@ def esc(value) -> str:
 
 
 OWNER_KIND = {'mail_service': 'mail service', 'smtp_service': 'SMTP service', 'antivirus': 'antivirus', 'other': 'other program'}
-VERDICT_LABEL = {'compliant': 'Compliant', 'noncompliant': 'Non-compliant', 'failed': 'Failed', 'unknown': 'Unknown'}
+VERDICT_LABEL = {'compliant': 'Compliant', 'noncompliant': 'Non-compliant', 'failed': 'Failed', 'unknown': 'Unknown',
+                 'not_run': 'Not run yet'}
 
 CSS = """
 :root{--ok:#1b7f3b;--bad:#c0392b;--fail:#6c5b7b;--unk:#9aa0a6;--ink:#1f2328;--mute:#5f6670;--line:#d8dee4;--bg:#f6f8fa}
@@ -385,7 +402,7 @@ td.wrap{overflow-wrap:break-word;min-width:12em;max-width:28em}
 .arrow{color:var(--mute);margin:0 4px}
 td.nowrap{white-space:nowrap}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;color:#fff;background:var(--unk);white-space:nowrap}
-.badge.compliant{background:var(--ok)}.badge.noncompliant{background:var(--bad)}.badge.failed{background:var(--fail)}
+.badge.not_run{background:var(--unk)}.badge.compliant{background:var(--ok)}.badge.noncompliant{background:var(--bad)}.badge.failed{background:var(--fail)}
 .sev{display:inline-block;min-width:58px;font-size:11px;font-weight:700;text-transform:uppercase}
 .sev.error{color:var(--bad)}.sev.warning{color:#9a6700}.sev.info{color:var(--mute)}
 .err{color:var(--bad)}
@@ -560,7 +577,7 @@ def _host_details(index: int, host: dict) -> str:
 
 
 def _host_row(index: int, host: dict) -> str:
-    rank = {'failed': 0, 'noncompliant': 1, 'compliant': 2, 'unknown': 3}
+    rank = {'failed': 0, 'noncompliant': 1, 'compliant': 2, 'unknown': 3, 'not_run': 4}
     if host['check_mode']:
         changed = len(host['actions'])
         changes = '%d predicted' % changed if changed else '0'
@@ -595,6 +612,8 @@ def render_html(report: dict) -> str:
              ('noncompliant', 'Non-compliant', summary['noncompliant']), ('failed', 'Failed', summary['failed']),
              ('changed', 'Hosts to change' if report['mode'] == 'check' else 'Hosts changed', summary['changed']),
              ('flagged', 'Flagged for review', summary['flagged'])]
+    if summary['not_run']:
+        cards.insert(4, ('not_run', 'Not run yet', summary['not_run']))
     csp = ("default-src 'none'; style-src %s; script-src %s; img-src data:; base-uri 'none'; form-action 'none'"
            % (_csp_hash(CSS), _csp_hash(SCRIPT)))
     head = ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -676,8 +695,9 @@ def fleet_report(hosts, hostvars, generated, title=DEFAULT_TITLE, play_hosts=Non
     played = set(str(h) for h in play_hosts or [])
     active = set(str(h) for h in active_hosts or [])
     left_play = played - active if active_hosts is not None and play_hosts is not None else set()
+    pending = active if active_hosts is not None and play_hosts is not None else set()
     results = {h: _host_result(hostvars, h) for h in hosts}
-    return build_report(results, hosts, generated, title or DEFAULT_TITLE, collection_version(), left_play)
+    return build_report(results, hosts, generated, title or DEFAULT_TITLE, collection_version(), left_play, pending)
 
 
 def port25_report(hosts, hostvars, output='data', generated=None, title=DEFAULT_TITLE, play_hosts=None, active_hosts=None):

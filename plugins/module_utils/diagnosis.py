@@ -69,14 +69,15 @@ def port_pids(listeners):
 def classify(listener, smtp_name, mail_name, smtp_is_transport, catalogue):
     """Return ``(kind, catalogue entry or None)`` for one listener."""
     _pid, services = owner_services(listener)
+    process = listener.get('process') or {}
+    # The catalogue first: an antivirus proxy stays antivirus whatever the smtp_service or mail_service options name.
+    entry = catalogue.identify(services, process.get('name'))
+    if entry:
+        return 'antivirus', entry
     if _contains(services, mail_name) or (smtp_is_transport and _contains(services, smtp_name)):
         return 'mail_service', None
     if _contains(services, smtp_name):
         return 'smtp_service', None
-    process = listener.get('process') or {}
-    entry = catalogue.identify(services, process.get('name'))
-    if entry:
-        return 'antivirus', entry
     return 'other', None
 
 

@@ -24,39 +24,6 @@ description:
   - When the account may not read one WMI class, the rest of the answer is still returned and the class is named in
     RV(gaps) and in a C(DATA_GAP) finding.
   - Runs on the controller from an action plugin; it never uses the host's Ansible connection.
-options:
-  port:
-    description:
-      - The TCP port the mail service must own.
-    type: int
-    default: 25
-  smtp_service:
-    description:
-      - Short name of the Windows SMTP service (IIS SMTP) that the KB says must not run.
-    type: str
-    default: SMTPSVC
-  mail_service:
-    description:
-      - Short name of the service that should own the port.
-      - Default from the profile (RV(profile)) - V(MSExchangeIMC) for V(exchange55), V(SMTPSVC) for V(exchange2003),
-        V(MSExchangeTransport) for V(exchange2007), V(MSExchangeFrontEndTransport) for V(exchange2013), none for
-        V(generic).
-    type: str
-  profile:
-    description:
-      - Which Exchange generation the host runs, which decides the mail service and the bind-failure events to look for.
-      - V(auto) detects it from the installed services - C(MSExchangeFrontEndTransport) means V(exchange2013) (2013 to
-        Subscription Edition), C(MSExchangeTransport) without it V(exchange2007) (2007, 2010 and the 2013+ Edge role),
-        C(MSExchangeIMC) V(exchange55) (4.0 to 5.5), C(SMTPSVC) with C(MSExchangeIS) or C(RESvc) V(exchange2003)
-        (2000 and 2003, where C(SMTPSVC) is the Exchange transport), anything else V(generic).
-    type: str
-    choices: [auto, exchange55, exchange2003, exchange2007, exchange2013, generic]
-    default: auto
-  event_window_hours:
-    description:
-      - How many hours back to look for bind-failure events. The event query is always bounded by time.
-    type: int
-    default: 72
 notes:
   - The KB sections used in RV(findings) are C(Symptoms), C(Cause), C(Resolution step 1) (the Windows SMTP service must
     not run), C(Resolution step 2) (no other program may use the port) and C(Resolution step 3) (the antivirus product
@@ -75,6 +42,7 @@ seealso:
     description: The Microsoft knowledge base article this module implements (archived copy).
     link: https://github.com/jeffpar/kbarchive/blob/master/kb/222/Q222553/README.md
 extends_documentation_fragment:
+  - mailops.port25.diagnosis
   - mailops.port25.winrm
   - mailops.port25.attributes
   - mailops.port25.attributes.actiongroup_winrm
@@ -135,6 +103,13 @@ profile_source:
   returned: success
   type: str
   sample: detected
+detected_profile:
+  description:
+    - The profile the installed services show, whatever O(profile) says; V(null) when the services could not be read.
+    - The M(mailops.port25.conflict) module refuses a forced O(profile) that contradicts it.
+  returned: success
+  type: str
+  sample: exchange55
 listeners:
   description: The sockets listening on the port (one per local address), with their process and services.
   returned: success

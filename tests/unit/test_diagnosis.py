@@ -167,3 +167,9 @@ def test_service_summary(name, services, expected):
 
 def test_service_summary_transport_flag():
     assert diagnosis.service_summary('SMTPSVC', [], is_transport=True)['is_transport'] is True
+
+
+def test_an_antivirus_listener_stays_antivirus_whatever_the_service_options_name():
+    for smtp_name, mail_name in (('TmProxy', 'MSExchangeIMC'), ('SMTPSVC', 'TmProxy')):
+        kind, entry = diagnosis.classify(AV_L, smtp_name, mail_name, False, CATALOGUE)
+        assert (kind, entry['vendor']) == ('antivirus', 'Trend Micro'), (smtp_name, mail_name)

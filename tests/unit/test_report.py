@@ -121,16 +121,17 @@ def test_report_data_is_exact_for_a_fixed_host_and_a_host_without_result():
         'generated': GENERATED,
         'collection': {'name': 'mailops.port25', 'version': '1.2.3'},
         'mode': 'apply',
-        'summary': {'hosts': 2, 'compliant': 1, 'noncompliant': 0, 'failed': 1, 'changed': 1, 'flagged': 0, 'actions': 3, 'predicted': 0,
+        'summary': {'hosts': 2, 'compliant': 1, 'noncompliant': 0, 'failed': 1, 'not_run': 0, 'changed': 1, 'flagged': 0,
+                    'actions': 3, 'predicted': 0,
                     'before': {'compliant': 0, 'noncompliant': 1, 'unknown': 1},
                     'after': {'compliant': 1, 'noncompliant': 0, 'unknown': 1}},
         'hosts': [
-            {'host': 'mail01', 'status': 'ok', 'verdict': 'compliant', 'error': None, 'profile': 'exchange55',
+            {'report_format': 1, 'host': 'mail01', 'status': 'ok', 'verdict': 'compliant', 'error': None, 'profile': 'exchange55',
              'check_mode': False, 'changed': True, 'compliant': True,
              'before': dict(KB_BEFORE, verdict='noncompliant'), 'after': dict(KB_AFTER, verdict='compliant'),
              'findings': [], 'actions': KB_ACTIONS, 'flags': []},
-            {'host': 'gone', 'status': 'failed', 'verdict': 'failed', 'error': 'failed before any result was recorded',
-             'profile': None, 'check_mode': None, 'changed': False, 'compliant': None,
+            {'report_format': 1, 'host': 'gone', 'status': 'failed', 'verdict': 'failed',
+             'error': 'failed before any result was recorded', 'profile': None, 'check_mode': None, 'changed': False, 'compliant': None,
              'before': {'verdict': 'unknown', 'compliant': None, 'owner': None, 'findings': [], 'smtp_service': None, 'mail_service': None},
              'after': {'verdict': 'unknown', 'compliant': None, 'owner': None, 'findings': [], 'smtp_service': None, 'mail_service': None},
              'findings': [], 'actions': [], 'flags': []},
@@ -161,7 +162,7 @@ def test_fleet_summary_and_verdicts():
         HOSTILE: ('noncompliant', 'noncompliant', 'noncompliant'),
         'never-ran': ('failed', 'unknown', 'unknown'),
     }
-    assert data['summary'] == {'hosts': 7, 'compliant': 3, 'noncompliant': 2, 'failed': 2, 'changed': 3, 'flagged': 2,
+    assert data['summary'] == {'hosts': 7, 'compliant': 3, 'noncompliant': 2, 'failed': 2, 'not_run': 0, 'changed': 3, 'flagged': 2,
                                'actions': 7, 'predicted': 0, 'before': {'compliant': 1, 'noncompliant': 5, 'unknown': 1},
                                'after': {'compliant': 3, 'noncompliant': 2, 'unknown': 2}}
     failed = {h['host']: h['error'] for h in data['hosts'] if h['status'] == 'failed'}

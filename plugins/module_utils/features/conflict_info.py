@@ -26,6 +26,11 @@ SUPPORTS_CHECK_MODE = True
 
 def run(client, params, check_mode=False, diff=False):  # pylint: disable=unused-argument
     """Read-only: check mode and diff change nothing here."""
+    return diagnose(client, params)[0]
+
+
+def diagnose(client, params):
+    """The diagnosis result and the antivirus catalogue it used (the conflict module's rules need both)."""
     port = hq.check_port(client, params['port'])
     window = hq.check_window(client, params['event_window_hours'], 'event_window_hours')
     smtp_name = hq.check_name(client, params['smtp_service'], 'smtp_service')
@@ -34,7 +39,8 @@ def run(client, params, check_mode=False, diff=False):  # pylint: disable=unused
 
     gaps = []
     listeners, services, processes = hq.read_port_holders(client, port, gaps)
-    profile, profile_source = profiles.resolve(params['profile'], [s['name'] for s in services or ()])
+    names = [s['name'] for s in services or ()]
+    profile, profile_source = profiles.resolve(params['profile'], names)
     events = hq.tolerant(gaps, hq.EVENT_CLASS, hq.read_events, client, hq.since_hours(window), signatures=profile.events)
 
     products = antivirus.find_products(catalogue, services or [], processes or [], diagnosis.port_pids(listeners))
@@ -49,6 +55,7 @@ def run(client, params, check_mode=False, diff=False):  # pylint: disable=unused
         'port': port,
         'profile': profile.name,
         'profile_source': profile_source,
+        'detected_profile': profiles.detect(names) if services is not None else None,
         'listeners': listeners,
         'owner': verdict['owner'],
         'smtp_service': smtp_service,
@@ -58,4 +65,4 @@ def run(client, params, check_mode=False, diff=False):  # pylint: disable=unused
         'findings': verdict['findings'],
         'gaps': gaps,
         'compliant': verdict['compliant'],
-    }
+    }, catalogue
