@@ -96,6 +96,10 @@ class FeatureAction(ActionBase):
                 options[option] = value
         return options
 
+    def _task_defaults(self, task_vars):  # pylint: disable=unused-argument
+        """Option defaults that come from the play rather than the inventory's WinRM variables (none here)."""
+        return {}
+
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         super(FeatureAction, self).run(tmp, task_vars)
@@ -108,7 +112,7 @@ class FeatureAction(ActionBase):
             inventory = self._inventory_options(task_vars)
         except AnsibleError as exc:
             return {"failed": True, "changed": False, "msg": str(exc)}
-        for option, value in inventory.items():
+        for option, value in list(inventory.items()) + list(self._task_defaults(task_vars).items()):
             if args.get(option) is None:
                 args[option] = value
 
