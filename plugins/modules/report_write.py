@@ -15,6 +15,17 @@ description:
     P(mailops.port25.port25_report#filter) filter) and writes C(port25-report.json), C(port25-report.html) and
     C(port25-report.xml) into O(dest) on the controller. O(dest) is created when missing (mode C(0755)); each file is
     replaced in one step (mode C(0644)), and only when its content differs.
+  - The directory may be shared with other users of the controller, so the files in it are never trusted. A previous
+    report is only read when it is a regular file (a symlink is not followed, a FIFO or device is not opened for
+    reading), and a symlink at a report's path is replaced, not written through.
+  - O(dest) is refused, and nothing is written, when other users could change what is in it; when it is writable by
+    its group or by every user without the sticky bit, or when another user than the one running C(ansible-playbook)
+    owns it.
+  - A run locks O(dest) with the file C(.port25-report.lock) in it, which names the C(ansible-playbook) process (PID
+    and start time), its user and when it took the lock. O(stage=prepare) takes the lock for the whole run,
+    O(stage=release) drops it. Another run that finds the lock held by a live run fails at once with a message naming
+    that run, or waits for up to O(lock_wait) seconds first. A lock left by a run that has ended (killed, or a playbook
+    without the release stage) is taken over, with a warning.
   - Runs entirely in an action plugin on the controller; no module is sent anywhere and the host's connection is never
     used. Give the task C(run_once=true); the report covers O(hosts), whichever host runs it.
   - A host without C(bind_conflict_result) is reported as failed with the error C(failed before any result was recorded);
@@ -22,17 +33,37 @@ description:
   - Used by the P(mailops.port25.report#role) role, which sets C(check_mode=false) on it so that the files are written in
     check-mode runs too.
 options:
+  stage:
+    description:
+      - V(prepare) runs before any host is changed. It creates O(dest) when missing, checks that it is safe and
+        writable, and takes the lock for the rest of the C(ansible-playbook) run. It writes no report.
+      - V(write) builds the report and writes the three files. It refuses to write while another live run holds the
+        lock. After O(stage=prepare) it keeps the run's lock, so that a rolling run can write after every batch.
+        Without it, the lock is taken for this write only.
+      - V(release) drops the lock of this run, if this run holds it. It never removes the lock of another run.
+      - O(stage=prepare) and O(stage=release) never report RV(ignore:changed).
+    type: str
+    choices: [prepare, write, release]
+    default: write
   dest:
     description:
       - Directory on the controller for the three files. A relative path is resolved against the directory
         C(ansible-playbook) was started from.
     type: path
-    required: true
+    default: port25-report
+  lock_wait:
+    description:
+      - How many seconds to wait for the lock when another live run holds it. With V(0), fail at once.
+      - Failing at once is the default because a scheduled run that queues up behind a long remediation would
+        report on a fleet that has changed since it was started.
+    type: int
+    default: 0
   hosts:
-    description: Inventory host names to report on, in the order they appear in the report.
+    description:
+      - Inventory host names to report on, in the order they appear in the report.
+      - Required with O(stage=write); ignored by the other stages.
     type: list
     elements: str
-    required: true
   title:
     description: Title of the HTML page and name of the JUnit test suite.
     type: str
@@ -56,8 +87,11 @@ attributes:
     support: none
     details: Use C(run_once=true); several hosts running it at once would write the same files.
   check_mode:
-    support: full
-    details: In check mode nothing is written and RV(ignore:changed) says whether a file would change.
+    support: partial
+    details:
+      - With O(stage=write), nothing is written in check mode and RV(ignore:changed) says whether a file would change.
+      - O(stage=prepare) and O(stage=release) do the same in check mode as in a normal run. The directory and the lock
+        are the run's own bookkeeping, not a change to a managed host.
   connection:
     support: none
   delegation:
@@ -69,6 +103,9 @@ attributes:
     platforms: posix
     details: The files are written on the controller.
 notes:
+  - The lock's owner is the C(ansible-playbook) process. When a run is killed, its lock stays until the next run takes
+    it over. That run can only do so after the process has ended, because the lock records the process's start time
+    as well as its PID.
   - The report time (C(generated)) is the time of the run, so every run rewrites the files.
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
@@ -80,6 +117,13 @@ seealso:
 """
 
 EXAMPLES = r"""
+- name: Check the report directory and lock it before any host is changed
+  mailops.port25.report_write:
+    stage: prepare
+    dest: /var/tmp/port25
+  run_once: true
+  check_mode: false
+
 - name: Write the report of the play's hosts
   mailops.port25.report_write:
     dest: /var/tmp/port25
@@ -92,6 +136,13 @@ EXAMPLES = r"""
 - name: Show where the HTML page is
   ansible.builtin.debug:
     msg: "{{ port25_written.output.summary.noncompliant }} non-compliant host(s), see {{ port25_written.output.html }}"
+
+- name: Drop the lock at the end of the run
+  mailops.port25.report_write:
+    stage: release
+    dest: /var/tmp/port25
+  run_once: true
+  check_mode: false
 """
 
 RETURN = r"""
@@ -101,26 +152,40 @@ output:
   type: dict
   contains:
     dir:
-      description: Absolute path of O(dest).
+      description: Absolute path of O(dest), symlinks resolved.
       type: str
       sample: /var/tmp/port25
+    lock:
+      description: Path of the lock file that this run holds.
+      returned: O(stage=prepare)
+      type: str
+      sample: /var/tmp/port25/.port25-report.lock
+    released:
+      description: Whether this run held the lock and dropped it.
+      returned: O(stage=release)
+      type: bool
+      sample: true
     json:
       description: Path of the JSON report (the record that rollback reads).
       type: str
+      returned: O(stage=write)
       sample: /var/tmp/port25/port25-report.json
     html:
       description: Path of the self-contained HTML page.
       type: str
+      returned: O(stage=write)
       sample: /var/tmp/port25/port25-report.html
     junit:
       description: Path of the JUnit XML file (one test case per host).
       type: str
+      returned: O(stage=write)
       sample: /var/tmp/port25/port25-report.xml
     summary:
       description:
         - Counts of the report, as in its C(summary) key; C(hosts), C(compliant), C(noncompliant), C(failed),
           C(changed), C(flagged), C(actions), C(predicted), and C(before) and C(after) (C(compliant), C(noncompliant),
           C(unknown)).
+      returned: O(stage=write)
       type: dict
       sample: {hosts: 2, compliant: 1, noncompliant: 0, failed: 1, changed: 1, flagged: 0, actions: 3, predicted: 0,
                before: {compliant: 0, noncompliant: 2, unknown: 0}, after: {compliant: 1, noncompliant: 0, unknown: 1}}
