@@ -53,7 +53,7 @@ def check_directory(path):
     """Create `path` (mode 0755, parents too) when missing and make sure it is safe and writable; return its real path.
 
     Refused: a directory that other users can write (group or world writable without the sticky bit: they could
-    replace the report or swap a file in the middle of a write) and one owned by another user than the effective
+    replace the report or swap a file in the middle of a write) and one owned by a user other than the effective
     one (its owner can do the same, and can change its mode at any time).
     """
     try:
