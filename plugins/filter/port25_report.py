@@ -203,9 +203,11 @@ def host_entry(host: str, result, left_play: bool = False, pending: bool = False
         error = NO_RESULT_ERROR
         result = {}
     else:
-        error = result.get('error') or (LEFT_PLAY_ERROR if left_play else None)
-        if not error and result.get('failed') is True:
-            # A task that failed before it built a record (a template error in its arguments) says why in msg.
+        # A record whose own task failed explains why the host left the play; only a later failure is unexplained.
+        error = result.get('error') or (LEFT_PLAY_ERROR if left_play and result.get('failed') is not True else None)
+        if not error and result.get('failed') is True and 'error' not in result:
+            # A task that failed before it built a record (a template error in its arguments) says why in msg; a record
+            # (it has an error field) that failed the task only as a gate (fail_on_noncompliant) keeps its verdict.
             error = result.get('msg') or 'the task failed without a message'
         elif error and not isinstance(error, str):
             error = (error.get('message') if isinstance(error, dict) else None) or result.get('msg') or error

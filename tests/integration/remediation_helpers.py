@@ -86,7 +86,10 @@ class Run(object):
         self.stdout = completed.stdout
         self.stderr = completed.stderr
         self.report_dir = report_dir
-        self.recap = dict((m.group(1), dict(zip(RECAP_KEYS, (int(g) for g in m.groups()[1:])))) for m in _RECAP.finditer(self.stdout))
+        recap = dict((m.group(1), dict(zip(RECAP_KEYS, (int(g) for g in m.groups()[1:])))) for m in _RECAP.finditer(self.stdout))
+        # The playbooks' first and last plays run on the controller (prepare and release the report directory).
+        self.controller = recap.pop('localhost', None)
+        self.recap = recap
 
     @property
     def output(self):
@@ -101,13 +104,21 @@ class Run(object):
         return dict((entry['host'], entry) for entry in self.report()['hosts'])
 
 
-def playbook(name, inventory, tmp_path, label, *args, extra=None, timeout=300):
-    """Run ``ansible-playbook mailops.port25.<name>`` the way a user does; the report goes to tmp_path/<label>."""
-    report_dir = str(tmp_path / label)
-    extra_vars = dict({'report_dir': report_dir}, **(extra or {}))
-    cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', str(inventory), 'mailops.port25.%s' % name,
-           '-e', json.dumps(extra_vars), '-f', '10'] + list(args)
-    completed = subprocess.run(cmd, env=env(), cwd=str(tmp_path), capture_output=True, text=True, timeout=timeout, check=False)
+def playbook_command(name, inventory, extra_vars, *args):
+    return [os.path.join(BIN, 'ansible-playbook'), '-i', str(inventory), 'mailops.port25.%s' % name,
+            '-e', json.dumps(extra_vars), '-f', '10'] + list(args)
+
+
+def playbook(name, inventory, tmp_path, label, *args, extra=None, timeout=300, cwd=None):
+    """Run ``ansible-playbook mailops.port25.<name>`` the way a user does; the report goes to tmp_path/<label>.
+
+    ``label=None`` passes no report_dir: the playbook's default (relative to ``cwd``, default tmp_path) applies.
+    """
+    cwd = str(cwd or tmp_path)
+    report_dir = str(tmp_path / label) if label else os.path.join(cwd, 'port25-report')
+    extra_vars = dict({'report_dir': report_dir} if label else {}, **(extra or {}))
+    completed = subprocess.run(playbook_command(name, inventory, extra_vars, *args), env=env(), cwd=cwd,
+                               capture_output=True, text=True, timeout=timeout, check=False)
     return Run(completed, report_dir)
 
 

@@ -130,7 +130,7 @@ def test_antivirus_action_fail_fails_that_host_only(tmp_path):
         entries = run.hosts()
         av = entries['ex55-av-proxy']
         assert av['verdict'] == 'failed'
-        assert 'TmProxy' in av['error'] and 'bind_conflict_antivirus_action=fail' in av['error']
+        assert 'TmProxy' in av['error'] and '(antivirus_action=fail)' in av['error']
         assert av['actions'] == [] and codes(av['flags']) == ['ANTIVIRUS_HOLDS_PORT']
         assert invoke_requests(lab, 'ex55-av-proxy') == []
         assert entries[KB_HOST]['verdict'] == 'compliant'
@@ -148,24 +148,42 @@ def test_smtp_service_not_on_the_allow_list_is_left_alone(tmp_path):
 
 
 BAD_VARIABLES = [
-    ({'bind_conflict_port': 0}, 'bind_conflict_port must be 1-65535 (got 0)'),
-    ({'bind_conflict_antivirus_action': 'kill'}, 'bind_conflict_antivirus_action'),
-    ({'bind_conflict_smtp_service': 'SMTPSVC\' OR Name LIKE \'%'}, 'service names must not contain quotes'),
-    ({'bind_conflict_allowed_to_stop': ['SMTPSVC', 'Win"Defend']}, 'service names must not contain quotes'),
-    ({'bind_conflict_event_window_hours': 9000}, 'bind_conflict_event_window_hours must be 1-8784'),
+    ({'bind_conflict_port': 0}, 'port must be a TCP port number from 1 to 65535, got 0'),
+    ({'bind_conflict_antivirus_action': 'kill'}, 'value of antivirus_action must be one of: flag, fail, got: kill'),
+    ({'bind_conflict_event_window_hours': 9000}, 'event_window_hours must be a number of hours from 1 to 8784, got 9000'),
+    ({'bind_conflict_timeout': 0}, 'timeout must be at least 1, got 0'),
+    ({'bind_conflict_disable_smtp_service': 'treu'}, "The value 'treu' is not a valid boolean"),
+    ({'bind_conflict_allowed_to_stop': 'SMTPSVC'}, None),
 ]
 
 
 def test_bad_variables_are_rejected_before_anything_runs(tmp_path):
     with fleet(tmp_path, scenario_hosts(KB_HOST)) as lab:
         pristine = state_bytes(lab, [KB_HOST])
-        for index, (extra, message) in enumerate(BAD_VARIABLES):
+        for index, (extra, message) in enumerate(BAD_VARIABLES[:-1]):
             run = playbook('remediate', lab.inventory_path, tmp_path, 'fix%d' % index, extra=extra)
             assert run.rc != 0, extra
             assert message in run.output, (extra, run.output)
             assert run.recap[KB_HOST]['failed'] == 1
+            assert message in run.hosts()[KB_HOST]['error']
         assert lab.requests(KB_HOST) == []
         assert state_bytes(lab, [KB_HOST]) == pristine
+
+
+def test_hostile_service_names_are_quoted_and_match_nothing(tmp_path):
+    with fleet(tmp_path, scenario_hosts(KB_HOST)) as lab:
+        # An SMTP service name that matches nothing: the real SMTPSVC is then an unknown program on the port.
+        smtp = playbook('remediate', lab.inventory_path, tmp_path, 'smtp', extra={'bind_conflict_smtp_service': "SMTPSVC' OR Name LIKE '%"})
+        assert smtp.rc == 0, smtp.output
+        entry = smtp.hosts()[KB_HOST]
+        assert (entry['actions'], [f['code'] for f in entry['flags']]) == ([], ['UNKNOWN_OWNER'])
+        assert invoke_requests(lab, KB_HOST) == []
+        # A mail service name that matches nothing: the SMTP service is still in the way, and nothing is started.
+        mail = playbook('remediate', lab.inventory_path, tmp_path, 'mail', extra={'bind_conflict_mail_service': 'MSExchangeIMC" OR Name="SMTPSVC'})
+        assert mail.rc == 0, mail.output
+        assert [(a['action'], a['service']) for a in mail.hosts()[KB_HOST]['actions']] == [
+            ('stop', 'SMTPSVC'), ('set_start_mode', 'SMTPSVC')]
+        assert services(lab, KB_HOST)['MSExchangeIMC'] == ('Stopped', 'Auto')
 
 
 def test_limit_serial_and_max_fail_percentage(tmp_path):
@@ -184,7 +202,7 @@ def test_limit_serial_and_max_fail_percentage(tmp_path):
 
         # One host per batch and no failure tolerated: the first batch fails, the later batches never start,
         # and the report written before the stop still lists every targeted host.
-        rolling = playbook('remediate', path, tmp_path, 'rolling', extra={'serial': 1, 'max_fail_percentage': 0})
+        rolling = playbook('remediate', path, tmp_path, 'rolling', extra={"rollout_batch": 1, "rollout_max_fail_percentage": 0})
         assert rolling.rc != 0
         assert rolling.recap['a-bad-password']['failed'] == 1
         assert 'z-other' not in rolling.recap
@@ -195,7 +213,7 @@ def test_limit_serial_and_max_fail_percentage(tmp_path):
         assert 'wrong' not in entries['a-bad-password']['error'] and 'LAB\\ansible' in entries['a-bad-password']['error']
 
         # Without the failure limit the batches go on after a failed host.
-        tolerant = playbook('remediate', path, tmp_path, 'tolerant', extra={'serial': 1})
+        tolerant = playbook('remediate', path, tmp_path, 'tolerant', extra={"rollout_batch": 1})
         assert tolerant.rc != 0
         assert (tolerant.recap['a-bad-password']['failed'], tolerant.recap['z-other']['failed']) == (1, 0)
         assert port_owner(lab, 'z-other') == 'MSExchangeIMC'
