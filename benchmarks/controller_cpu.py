@@ -46,9 +46,9 @@ def process_cpu(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
-def timed_playbook(path, inventory, forks, cwd, lab_pid=None):
+def timed_playbook(path, inventory, forks, cwd, lab_pid=None, extra=()):
     """Run ansible-playbook; return (rc, wall s, controller CPU s incl. children, lab CPU s, recap line)."""
-    cmd = [os.path.join(VENV_BIN, 'ansible-playbook'), '-i', inventory, '-f', str(forks), path]
+    cmd = [os.path.join(VENV_BIN, 'ansible-playbook'), '-i', inventory, '-f', str(forks), path] + list(extra)
     before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
     lab_before = process_cpu(lab_pid) if lab_pid else 0.0
     start = time.monotonic()
