@@ -104,6 +104,23 @@ class ProtocolError(Port25Error):
     """The host answered something that is not a valid WS-Management response."""
 
 
+class ServiceControlError(Port25Error):
+    """A service could not be brought to the wanted state; the message says what the host said.
+
+    ``actions`` lists the changes already made before the failure (each with its before-state), so that a
+    caller can record them for rollback even though the task failed.
+    """
+
+    def __init__(self, msg, host=None, operation=None, actions=None):
+        super(ServiceControlError, self).__init__(msg, host=host, operation=operation)
+        self.actions = list(actions or [])
+
+    def details(self):
+        info = super(ServiceControlError, self).details()
+        info['actions'] = self.actions
+        return info
+
+
 class WSManFault(Port25Error):
     """A SOAP fault returned by the WinRM service (or by WMI behind it)."""
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime
 import re
 
-from ansible_collections.mailops.port25.plugins.module_utils import antivirus, cim, errors, service_control, wql
+from ansible_collections.mailops.port25.plugins.module_utils import antivirus, cim, errors, wql
 
 CIMV2 = 'root/cimv2'
 STANDARDCIMV2 = 'root/standardcimv2'
@@ -26,13 +26,31 @@ EVENT_CLASS = 'Win32_NTLogEvent'
 DEPENDENCY_CLASS = 'Win32_DependentService'
 
 LISTENER_PROPERTIES = ('LocalAddress', 'LocalPort', 'OwningProcess')
+# Win32_Service projections; every answer goes through normalise_service (one dict shape).
+# The service_info view.
 SERVICE_PROPERTIES = ('Name', 'DisplayName', 'State', 'StartMode', 'DelayedAutoStart', 'ProcessId', 'PathName')
 # What the diagnosis needs: the smallest answer (a host has 150-300 services).
 SERVICE_BRIEF = ('Name', 'State', 'StartMode', 'ProcessId')
+# What the service method calls need: the exit codes say why a service stopped again right after a start.
+# (DelayedAutoStart is left out: ChangeStartMode cannot set it.)
+SERVICE_CONTROL = SERVICE_BRIEF + ('ExitCode', 'ServiceSpecificExitCode')
 # Win32_Service.DelayedAutoStart exists from Windows Server 2016 on; asking older hosts for it is an invalid query.
 DELAYED_AUTO_START = 'DelayedAutoStart'
 PROCESS_PROPERTIES = ('ProcessId', 'Name', 'ExecutablePath', 'ParentProcessId')
 EVENT_PROPERTIES = ('Logfile', 'SourceName', 'EventCode', 'Type', 'TimeGenerated', 'Message', 'RecordNumber')
+
+# Win32_Service.State -> normalised spelling (one mapping for the whole collection).
+SERVICE_STATES = {
+    'running': 'running',
+    'stopped': 'stopped',
+    'start pending': 'start_pending',
+    'stop pending': 'stop_pending',
+    'continue pending': 'continue_pending',
+    'pause pending': 'pause_pending',
+    'paused': 'paused',
+}
+# Win32_Service.StartMode -> normalised spelling.
+START_MODES = {'auto': 'auto', 'automatic': 'auto', 'manual': 'manual', 'disabled': 'disabled', 'boot': 'boot', 'system': 'system'}
 
 # MSFT_NetTCPConnection.State: 2 = Listen (MSFT_NetTCPConnection class documentation).
 TCP_STATE_LISTEN = 2
@@ -105,17 +123,41 @@ def _pid(value):
     return pid or None
 
 
+def normalise_state(value):
+    if value is None:
+        return 'unknown'
+    return SERVICE_STATES.get(str(value).strip().lower(), 'unknown')
+
+
+def normalise_start_mode(value):
+    if value is None:
+        return None
+    return START_MODES.get(str(value).strip().lower(), str(value).strip().lower())
+
+
 def normalise_service(item):
+    """A Win32_Service instance (as the client returns it) -> the collection's service dict.
+
+    Properties the query did not ask for come back as None.
+    """
     return {
         'name': item.get('Name'),
+        'exists': True,
         'display_name': item.get('DisplayName'),
-        # The spellings are the ones the service module uses (one mapping for the whole collection).
-        'state': service_control.normalise_state(item.get('State')),
-        'start_mode': service_control.normalise_start_mode(item.get('StartMode')),
+        'state': normalise_state(item.get('State')),
+        'start_mode': normalise_start_mode(item.get('StartMode')),
         'delayed_auto_start': to_bool(item.get('DelayedAutoStart')),
         'pid': _pid(item.get('ProcessId')),
         'path': item.get('PathName'),
+        'exit_code': cim.to_int(item.get('ExitCode')),
+        'service_specific_exit_code': cim.to_int(item.get('ServiceSpecificExitCode')),
     }
+
+
+def missing_service(name):
+    """The service dict of a service the host does not have."""
+    return {'name': name, 'exists': False, 'display_name': None, 'state': None, 'start_mode': None, 'delayed_auto_start': None,
+            'pid': None, 'path': None, 'exit_code': None, 'service_specific_exit_code': None}
 
 
 def normalise_process(item):
@@ -246,6 +288,15 @@ def read_services(client, names=None, patterns=None, pids=None, properties=SERVI
         properties = tuple(name for name in properties if name != DELAYED_AUTO_START)
         items = client.enumerate(CIMV2, service_query(names, patterns, pids, properties))
     return [normalise_service(item) for item in items]
+
+
+def read_services_by_name(client, names, properties=SERVICE_BRIEF):
+    """Services by exact name in one query: {lower-case name: service dict}; a missing one has ``exists`` False."""
+    names = list(names)
+    found = {}
+    if names:  # no names would be a query for every service
+        found = {service['name'].lower(): service for service in read_services(client, names=names, properties=properties)}
+    return {name.lower(): found.get(name.lower()) or missing_service(name) for name in names}
 
 
 def read_processes(client):

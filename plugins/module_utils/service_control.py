@@ -11,28 +11,15 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.mailops.port25.plugins.module_utils import cim, errors, wql
+from ansible_collections.mailops.port25.plugins.module_utils import cim, errors, host_queries as hq
 
-NAMESPACE = 'root/cimv2'
-CLASS_NAME = 'Win32_Service'
-# DelayedAutoStart is left out: Win32_Service only has it from Windows Server 2016 (and ChangeStartMode cannot set it).
-PROPERTIES = ('Name', 'State', 'StartMode', 'ProcessId', 'ExitCode', 'ServiceSpecificExitCode')
+NAMESPACE = hq.CIMV2
+CLASS_NAME = hq.SERVICE_CLASS
 
-# Win32_Service.State -> normalised spelling.
-STATES = {
-    'running': 'running',
-    'stopped': 'stopped',
-    'start pending': 'start_pending',
-    'stop pending': 'stop_pending',
-    'continue pending': 'continue_pending',
-    'pause pending': 'pause_pending',
-    'paused': 'paused',
-}
 PENDING_STATES = ('start_pending', 'stop_pending', 'continue_pending', 'pause_pending')
 PENDING_ON_THE_WAY = {'running': 'start_pending', 'stopped': 'stop_pending'}
 
-# Win32_Service.StartMode -> normalised spelling, and the argument ChangeStartMode wants.
-START_MODES = {'auto': 'auto', 'automatic': 'auto', 'manual': 'manual', 'disabled': 'disabled', 'boot': 'boot', 'system': 'system'}
+# The argument ChangeStartMode wants for a normalised start mode.
 CHANGE_START_MODE_ARGUMENT = {'auto': 'Automatic', 'manual': 'Manual', 'disabled': 'Disabled'}
 
 # Every ReturnValue the Win32_Service control methods document, in plain words.
@@ -83,54 +70,9 @@ def return_code_message(method, code):
     return '%s returned %d: %s' % (method, code, text)
 
 
-def normalise_state(value):
-    if value is None:
-        return 'unknown'
-    return STATES.get(str(value).strip().lower(), 'unknown')
-
-
-def normalise_start_mode(value):
-    if value is None:
-        return None
-    return START_MODES.get(str(value).strip().lower(), str(value).strip().lower())
-
-
-def service_from_instance(instance):
-    """Win32_Service instance dict (as the client returns it) -> normalised service dict."""
-    pid = cim.to_int(instance.get('ProcessId'))
-    return {
-        'name': instance.get('Name'),
-        'exists': True,
-        'state': normalise_state(instance.get('State')),
-        'start_mode': normalise_start_mode(instance.get('StartMode')),
-        'pid': pid or None,
-        'exit_code': cim.to_int(instance.get('ExitCode')),
-        'service_specific_exit_code': cim.to_int(instance.get('ServiceSpecificExitCode')),
-    }
-
-
-def missing_service(name):
-    return {'name': name, 'exists': False, 'state': None, 'start_mode': None, 'pid': None, 'exit_code': None,
-            'service_specific_exit_code': None}
-
-
 def read_service(client, name):
     """The service as the host reports it now; ``exists`` is False when there is no such service."""
-    items = client.enumerate(NAMESPACE, wql.select(CLASS_NAME, PROPERTIES, 'Name = %s' % wql.quote(name, 'service name')))
-    if not items:
-        return missing_service(name)
-    return service_from_instance(items[0])
-
-
-def read_services(client, names):
-    """Several services in one query: {lower-case name: service dict} (missing ones have exists False)."""
-    names = list(names)
-    found = {}
-    if names:
-        for item in client.enumerate(NAMESPACE, wql.select(CLASS_NAME, PROPERTIES, wql.where_in('Name', names))):
-            service = service_from_instance(item)
-            found[service['name'].lower()] = service
-    return dict((name.lower(), found.get(name.lower(), missing_service(name))) for name in names)
+    return hq.read_services_by_name(client, [name], hq.SERVICE_CONTROL)[name.lower()]
 
 
 def short(service):
@@ -138,25 +80,12 @@ def short(service):
     return {'state': service['state'], 'start_mode': service['start_mode']}
 
 
-class ServiceControlError(errors.Port25Error):
-    """A service could not be brought to the wanted state; the message says what the host said.
-
-    ``actions`` lists the changes already made before the failure (each with its before-state), so that a
-    caller can record them for rollback even though the task failed.
-    """
-
-    def __init__(self, msg, host=None, operation=None, actions=None):
-        super(ServiceControlError, self).__init__(msg, host=host, operation=operation)
-        self.actions = list(actions or [])
-
-    def details(self):
-        info = super(ServiceControlError, self).details()
-        info['actions'] = self.actions
-        return info
+# Only for tests/unit/test_runner.py, which imports it from here; the class lives in errors.
+ServiceControlError = errors.ServiceControlError
 
 
 def fail(client, operation, msg):
-    raise ServiceControlError(msg, host=getattr(client, 'host', None), operation=operation)
+    raise errors.ServiceControlError(msg, host=getattr(client, 'host', None), operation=operation)
 
 
 def exit_code_text(service):

@@ -83,14 +83,32 @@ def _items(capture, name, pages, class_name):
     return items
 
 
+@pytest.mark.parametrize('raw, expected', [
+    ('Running', 'running'), ('Stopped', 'stopped'), ('Start Pending', 'start_pending'), ('Stop Pending', 'stop_pending'),
+    ('Continue Pending', 'continue_pending'), ('Pause Pending', 'pause_pending'), ('Paused', 'paused'),
+    ('Unknown', 'unknown'), (None, 'unknown'), ('Degraded', 'unknown'),
+])
+def test_state_spellings(raw, expected):
+    assert hq.normalise_state(raw) == expected
+
+
+@pytest.mark.parametrize('raw, expected', [('Auto', 'auto'), ('Manual', 'manual'), ('Disabled', 'disabled'), ('Boot', 'boot'),
+                                           ('System', 'system'), ('Automatic', 'auto'), (None, None)])
+def test_start_mode_spellings(raw, expected):
+    assert hq.normalise_start_mode(raw) == expected
+
+
 def test_normalise_real_service_capture(capture):
     services = [hq.normalise_service(item) for item in _items(capture, 'txwinrm_server_2012_Win32_Service_all', 4, 'Win32_Service')]
     assert len(services) == 131
     by_name = {s['name']: s for s in services}
-    assert by_name['WinRM'] == {'name': 'WinRM', 'display_name': 'Windows Remote Management (WS-Management)', 'state': 'running',
-                                'start_mode': 'auto', 'delayed_auto_start': None, 'pid': 972,
-                                'path': 'C:\\Windows\\System32\\svchost.exe -k NetworkService'}
+    assert by_name['WinRM'] == {'name': 'WinRM', 'exists': True, 'display_name': 'Windows Remote Management (WS-Management)',
+                                'state': 'running', 'start_mode': 'auto', 'delayed_auto_start': None, 'pid': 972,
+                                'path': 'C:\\Windows\\System32\\svchost.exe -k NetworkService', 'exit_code': 0,
+                                'service_specific_exit_code': 0}
     assert by_name['ALG']['state'] == 'stopped' and by_name['ALG']['start_mode'] == 'manual' and by_name['ALG']['pid'] is None
+    assert by_name['ALG']['exit_code'] == 1077
+    assert set(hq.missing_service('NoSuchService')) == set(by_name['ALG'])   # one shape, found or not
     grouped = hq.services_by_pid(services)
     assert 'Winmgmt' in grouped[852] and grouped[852] == sorted(grouped[852], key=str.lower)
 
@@ -400,3 +418,8 @@ def test_service_info_old_windows_retries_without_delayed_auto_start():
     assert 'DelayedAutoStart' in client.calls[0][2] and 'DelayedAutoStart' not in client.calls[1][2]
     assert result['services'][0]['name'] == 'SMTPSVC' and result['services'][0]['dependents'] is None
     assert result['gaps'][0]['class'] == 'Win32_DependentService'
+
+
+def test_service_info_returns_its_documented_keys_only():
+    result = service_info.run(FakeClient(KB_HOST), {'name': ['SMTPSVC'], 'dependents': False})
+    assert sorted(result['services'][0]) == sorted(service_info.RETURNED)

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the mailops.port25 project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""service_control: return-code messages, normalisation, and the method calls against a fake SCM."""
+"""service_control: return-code messages, and the method calls against a fake SCM."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from ansible_collections.mailops.port25.plugins.module_utils import errors, service_control as sc
+from ansible_collections.mailops.port25.plugins.module_utils import errors, host_queries as hq, service_control as sc
 
 
 class FakeClock(object):
@@ -38,7 +38,7 @@ class FakeSCM(object):
 
     A stop or start passes through its pending state for ``pending_reads`` reads of the service.
     ``returns`` forces a method's ReturnValue; ``raises`` makes a method raise (the SCM then does or does not act,
-    as ``acts_despite_error`` says); ``bind_fails`` lists services whose start fails with WSAEADDRINUSE.
+    as ``acts_despite_error`` says); ``bind_fails`` lists services whose start fails with WSAEADDRINUSE;
     """
 
     host = 'mail01'
@@ -147,26 +147,14 @@ def test_undocumented_and_missing_return_values_are_named():
     assert sc.return_code_message('StartService', None) == 'StartService returned no usable ReturnValue (None)'
 
 
-@pytest.mark.parametrize('raw, expected', [
-    ('Running', 'running'), ('Stopped', 'stopped'), ('Start Pending', 'start_pending'), ('Stop Pending', 'stop_pending'),
-    ('Continue Pending', 'continue_pending'), ('Pause Pending', 'pause_pending'), ('Paused', 'paused'),
-    ('Unknown', 'unknown'), (None, 'unknown'), ('Degraded', 'unknown'),
-])
-def test_state_spellings(raw, expected):
-    assert sc.normalise_state(raw) == expected
-
-
-@pytest.mark.parametrize('raw, expected', [('Auto', 'auto'), ('Manual', 'manual'), ('Disabled', 'disabled'), ('Boot', 'boot'),
-                                           ('System', 'system'), ('Automatic', 'auto'), (None, None)])
-def test_start_mode_spellings(raw, expected):
-    assert sc.normalise_start_mode(raw) == expected
-
-
-def test_service_from_instance_reads_exit_codes_and_no_process():
-    svc = sc.service_from_instance({'Name': 'MSExchangeIMC', 'State': 'Stopped', 'StartMode': 'Auto', 'ProcessId': '0',
-                                    'ExitCode': '1066', 'ServiceSpecificExitCode': '10048'})
-    assert svc == {'name': 'MSExchangeIMC', 'exists': True, 'state': 'stopped', 'start_mode': 'auto', 'pid': None,
-                   'exit_code': 1066, 'service_specific_exit_code': 10048}
+def test_read_service_reads_exit_codes_and_no_process():
+    scm = kb_host()
+    scm.services['msexchangeimc'].update(ExitCode=1066, ServiceSpecificExitCode=10048)
+    svc = sc.read_service(scm, 'MSExchangeIMC')
+    assert scm.queries == ["SELECT Name,State,StartMode,ProcessId,ExitCode,ServiceSpecificExitCode FROM Win32_Service "
+                           "WHERE (Name = 'MSExchangeIMC')"]
+    assert svc == {'name': 'MSExchangeIMC', 'exists': True, 'display_name': None, 'state': 'stopped', 'start_mode': 'auto',
+                   'delayed_auto_start': None, 'pid': None, 'path': None, 'exit_code': 1066, 'service_specific_exit_code': 10048}
     assert sc.exit_code_text(svc) == ('exit code 1066 (the service reported a service-specific error), '
                                       'service-specific error 10048 (WSAEADDRINUSE: another program holds the port)')
 
@@ -175,7 +163,7 @@ def test_hostile_service_name_is_quoted_not_injected():
     scm = kb_host()
     svc = sc.read_service(scm, "SMTPSVC' OR Name LIKE '%")
     assert svc['exists'] is False
-    assert scm.queries[-1].endswith("WHERE Name = 'SMTPSVC\\' OR Name LIKE \\'%'")
+    assert scm.queries[-1].endswith("WHERE (Name = 'SMTPSVC\\' OR Name LIKE \\'%')")
 
 
 def test_control_characters_in_a_name_are_refused():
@@ -210,7 +198,7 @@ def test_stop_still_pending_at_the_deadline_fails_without_asking_again():
     clock = FakeClock()
     scm = kb_host()
     scm.stuck.add('smtpsvc')
-    with pytest.raises(sc.ServiceControlError) as caught:
+    with pytest.raises(errors.ServiceControlError) as caught:
         sc.stop(scm, 'SMTPSVC', clock.deadline(5))
     assert str(caught.value) == 'mail01: StopService: service SMTPSVC is still stop_pending after 5 s (timeout); it was not asked again'
     assert scm.calls == [('StopService', 'SMTPSVC', {})]
@@ -220,7 +208,7 @@ def test_stop_still_pending_at_the_deadline_fails_without_asking_again():
 def test_stop_with_a_non_zero_return_value_names_it():
     scm = kb_host()
     scm.returns['StopService'] = 2
-    with pytest.raises(sc.ServiceControlError) as caught:
+    with pytest.raises(errors.ServiceControlError) as caught:
         sc.stop(scm, 'SMTPSVC', FakeClock().deadline(60))
     assert caught.value.msg == ('StopService returned 2: access denied: the account has no right to control this service '
                                 '(or the service is protected) on SMTPSVC')
@@ -229,7 +217,7 @@ def test_stop_with_a_non_zero_return_value_names_it():
 def test_timed_out_stop_that_did_not_happen_is_not_repeated():
     scm = kb_host()
     scm.raises['StopService'] = errors.WSManFault('timed out', host='mail01', fault_code='w:TimedOut', wsman_code=2150858793)
-    with pytest.raises(sc.ServiceControlError) as caught:
+    with pytest.raises(errors.ServiceControlError) as caught:
         sc.stop(scm, 'SMTPSVC', FakeClock().deadline(60))
     assert caught.value.msg == ('StopService on SMTPSVC got no answer (timed out or connection lost); the service is running, '
                                 'not stopped; the call was not repeated')
@@ -256,7 +244,7 @@ def test_start_that_fails_to_bind_reports_the_exit_codes_at_once():
     clock = FakeClock()
     scm = kb_host()
     scm.bind_fails.add('msexchangeimc')
-    with pytest.raises(sc.ServiceControlError) as caught:
+    with pytest.raises(errors.ServiceControlError) as caught:
         sc.start(scm, 'MSExchangeIMC', clock.deadline(300))
     assert caught.value.msg == ('service MSExchangeIMC stopped again right after it was started: exit code 1066 (the service reported '
                                 'a service-specific error), service-specific error 10048 (WSAEADDRINUSE: another program holds the port)')
@@ -266,7 +254,7 @@ def test_start_that_fails_to_bind_reports_the_exit_codes_at_once():
 def test_start_of_a_disabled_service_reports_return_value_14():
     scm = kb_host()
     scm.services['msexchangeimc']['StartMode'] = 'Disabled'
-    with pytest.raises(sc.ServiceControlError) as caught:
+    with pytest.raises(errors.ServiceControlError) as caught:
         sc.start(scm, 'MSExchangeIMC', FakeClock().deadline(60))
     assert caught.value.msg == 'StartService returned 14: the service is disabled on MSExchangeIMC'
 
@@ -282,19 +270,21 @@ def test_set_start_mode_sends_automatic_and_verifies():
 def test_set_start_mode_accepted_but_not_applied_is_an_error():
     scm = kb_host()
     scm.returns['ChangeStartMode'] = 0
-    with pytest.raises(sc.ServiceControlError) as caught:
+    with pytest.raises(errors.ServiceControlError) as caught:
         sc.set_start_mode(scm, 'SMTPSVC', 'disabled')
     assert caught.value.msg == ('ChangeStartMode(Disabled) on SMTPSVC was accepted but the start mode is auto; '
                                 'the call was not repeated')
 
 
-def test_read_services_marks_missing_ones():
-    found = sc.read_services(kb_host(), ['smtpsvc', 'NoSuchService'])
+def test_read_services_by_name_marks_missing_ones():
+    found = hq.read_services_by_name(kb_host(), ['smtpsvc', 'NoSuchService'], hq.SERVICE_CONTROL)
     assert found['smtpsvc']['name'] == 'SMTPSVC'
-    assert found['nosuchservice'] == sc.missing_service('NoSuchService')
+    assert found['nosuchservice'] == hq.missing_service('NoSuchService')
+    assert set(found['nosuchservice']) == set(found['smtpsvc'])   # one shape
 
 
 def test_error_details_carry_the_actions_already_made():
-    exc = sc.ServiceControlError('boom', host='h', operation='ChangeStartMode', actions=[{'action': 'stop'}])
+    exc = errors.ServiceControlError('boom', host='h', operation='ChangeStartMode', actions=[{'action': 'stop'}])
     assert exc.details() == {'type': 'ServiceControlError', 'host': 'h', 'operation': 'ChangeStartMode', 'message': 'boom',
                              'actions': [{'action': 'stop'}]}
+

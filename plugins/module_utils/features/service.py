@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.mailops.port25.plugins.module_utils import errors, host_queries, service_control as sc
+from ansible_collections.mailops.port25.plugins.module_utils import errors, host_queries as hq, service_control as sc
 
 ARGUMENT_SPEC = dict(
     name=dict(type='str', required=True),
@@ -143,7 +143,7 @@ def apply_all(client, actions, deadline):
         try:
             _apply(client, action, deadline)
         except errors.Port25Error as exc:
-            raise sc.ServiceControlError(exc.text(), host=exc.host, operation=exc.operation, actions=done)
+            raise errors.ServiceControlError(exc.text(), host=exc.host, operation=exc.operation, actions=done)
         done.append(action)
 
 
@@ -176,7 +176,7 @@ def _dependents_to_stop(client, service, params):
 def running_dependents(client, name):
     """Running services that depend on ``name``, directly or not, in a safe stop order (deepest first)."""
     try:
-        graph = host_queries.read_dependents(client)
+        graph = hq.read_dependents(client)
     except errors.WSManFault as exc:
         if not (exc.is_invalid_filter or exc.is_access_denied):
             raise
@@ -195,6 +195,6 @@ def running_dependents(client, name):
     visit(name)
     if not order:
         return []
-    services = sc.read_services(client, order)
+    services = hq.read_services_by_name(client, order, hq.SERVICE_CONTROL)
     return [services[dep.lower()] for dep in order
             if services[dep.lower()]['exists'] and services[dep.lower()]['state'] not in ('stopped', None)]

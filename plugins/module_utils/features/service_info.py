@@ -13,6 +13,9 @@ ARGUMENT_SPEC = dict(
 )
 SUPPORTS_CHECK_MODE = True
 
+# The keys of each returned service (the module's RETURN), taken from the collection's service dict.
+RETURNED = ('name', 'display_name', 'state', 'start_mode', 'delayed_auto_start', 'pid', 'path')
+
 
 def run(client, params, check_mode=False, diff=False):  # pylint: disable=unused-argument
     """Read-only. One request for the services, one more for the dependency links when asked."""
@@ -21,7 +24,8 @@ def run(client, params, check_mode=False, diff=False):  # pylint: disable=unused
         raise errors.InvalidOption('name must list at least one service name or pattern', host=client.host)
     names = [name for name in wanted if not wql.is_glob(name)]
     patterns = [name for name in wanted if wql.is_glob(name)]
-    services = hq.read_services(client, names=names, patterns=patterns, properties=hq.SERVICE_PROPERTIES)
+    services = [dict((key, service[key]) for key in RETURNED)
+                for service in hq.read_services(client, names=names, patterns=patterns, properties=hq.SERVICE_PROPERTIES)]
     services.sort(key=lambda service: service['name'].lower())
     found = {service['name'].lower() for service in services}
     gaps = []
