@@ -52,6 +52,13 @@ SERVICE_STATES = {
 # Win32_Service.StartMode -> normalised spelling.
 START_MODES = {'auto': 'auto', 'automatic': 'auto', 'manual': 'manual', 'disabled': 'disabled', 'boot': 'boot', 'system': 'system'}
 
+# WSManFault predicates a tolerant read turns into a gap (see tolerant()).
+READ_FAULTS = ('is_access_denied', 'is_timed_out')
+# Win32_DependentService also may not exist on a host (invalid filter). The service module and service_info agree:
+# a dependency read that fails this way is a gap and the task goes on. That is safe for the service module too,
+# because StopService itself refuses (ReturnValue 3) while services that depend on the service still run.
+DEPENDENCY_FAULTS = READ_FAULTS + ('is_invalid_filter',)
+
 # MSFT_NetTCPConnection.State: 2 = Listen (MSFT_NetTCPConnection class documentation).
 TCP_STATE_LISTEN = 2
 
@@ -317,6 +324,11 @@ def read_dependents(client):
     return dependents
 
 
+def read_dependents_tolerant(client, gaps):
+    """read_dependents, or None with a gap when Win32_DependentService cannot be read (DEPENDENCY_FAULTS)."""
+    return tolerant(gaps, DEPENDENCY_CLASS, read_dependents, client, tolerate=DEPENDENCY_FAULTS)
+
+
 def _reference_name(value):
     """The ``Name`` selector of a CIM reference: an EPR (cim.py renders its SelectorSet as {key: value}) or a WMI path."""
     if isinstance(value, dict):
@@ -354,15 +366,17 @@ def gap(class_name, exc):
     return {'class': class_name, 'error': '%s (WSManFault%s%s)' % (exc.meaning or exc.msg, code, ', %s' % exc.fault_code if exc.fault_code else '')}
 
 
-def tolerant(gaps, class_name, read, *args, **kwargs):
-    """Run one read; when access to the class is denied or the read timed out, record a gap and return None.
+def tolerant(gaps, class_name, read, *args, tolerate=READ_FAULTS, **kwargs):
+    """Run one read; when it fails with a fault ``tolerate`` names, record a gap and return None.
 
-    The rest of the answer stays useful: callers report the gap (``gaps`` list) instead of failing.
+    ``tolerate``: WSManFault predicates, as property names (``'is_access_denied'``) or callables taking the fault;
+    by default access denied and timed out. Other faults propagate. The rest of the answer stays useful: callers
+    report the gap (``gaps`` list) instead of failing.
     """
     try:
         return read(*args, **kwargs)
     except errors.WSManFault as exc:
-        if not (exc.is_access_denied or exc.is_timed_out):
+        if not any(test(exc) if callable(test) else getattr(exc, test) for test in tolerate):
             raise
         gaps.append(gap(class_name, exc))
         return None

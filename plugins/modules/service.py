@@ -57,6 +57,8 @@ options:
     description:
       - What to do when O(state=stopped) and other running services depend on the service.
       - V(fail) fails before anything is stopped, naming the dependents.
+      - When the dependency links cannot be read (access denied, timed out, or no C(Win32_DependentService) on the host),
+        RV(gaps) says so and the stop goes ahead; C(StopService) itself then refuses (return value 3) while dependents run.
       - V(stop) stops them first (the deepest first) and lists them in RV(stopped_dependents); when O(allowed) is given
         they must be on it too.
     type: str
@@ -187,6 +189,14 @@ stopped_dependents:
   returned: success
   type: list
   elements: str
+  sample: []
+gaps:
+  description:
+    - What could not be read and was done without, as C(class) and C(error); empty when nothing was missing.
+    - Today only the dependency links (C(Win32_DependentService)) of a service to stop.
+  returned: success
+  type: list
+  elements: dict
   sample: []
 error:
   description:

@@ -420,6 +420,39 @@ def test_service_info_old_windows_retries_without_delayed_auto_start():
     assert result['gaps'][0]['class'] == 'Win32_DependentService'
 
 
+TIMED_OUT = fault('TimedOut', 2150858793)
+
+
+@pytest.mark.parametrize('failure, tolerate, tolerated', [
+    (ACCESS_DENIED, hq.READ_FAULTS, True),
+    (TIMED_OUT, hq.READ_FAULTS, True),
+    (fault('CannotProcessFilter', 2150858778), hq.READ_FAULTS, False),
+    (fault('CannotProcessFilter', 2150858778), hq.DEPENDENCY_FAULTS, True),
+    (TIMED_OUT, ('is_access_denied',), False),
+    (TIMED_OUT, (lambda exc: exc.wsman_code == 2150858793,), True),
+    (fault('InternalError', None), hq.DEPENDENCY_FAULTS, False),
+])
+def test_tolerant_tolerates_only_the_faults_it_is_given(failure, tolerate, tolerated):
+    client = FakeClient(KB_HOST, failures={'Win32_Process': failure})
+    gaps = []
+    if tolerated:
+        assert hq.tolerant(gaps, hq.PROCESS_CLASS, hq.read_processes, client, tolerate=tolerate) is None
+        assert [g['class'] for g in gaps] == ['Win32_Process']
+    else:
+        with pytest.raises(errors.WSManFault):
+            hq.tolerant(gaps, hq.PROCESS_CLASS, hq.read_processes, client, tolerate=tolerate)
+        assert gaps == []
+
+
+def test_service_info_timed_out_dependency_read_is_a_gap():
+    client = FakeClient(KB_HOST, failures={'Win32_DependentService': TIMED_OUT})
+    result = service_info.run(client, {'name': ['SMTPSVC'], 'dependents': True})
+    assert result['services'][0]['dependents'] is None
+    assert result['gaps'] == [{'class': 'Win32_DependentService',
+                               'error': 'timed out: the operation did not finish within the operation timeout '
+                                        '(WSManFault 2150858793, w:TimedOut)'}]
+
+
 def test_service_info_returns_its_documented_keys_only():
     result = service_info.run(FakeClient(KB_HOST), {'name': ['SMTPSVC'], 'dependents': False})
     assert sorted(result['services'][0]) == sorted(service_info.RETURNED)

@@ -40,6 +40,7 @@ def test_stop_and_disable_the_kb_smtp_service():
         'after': {'state': 'stopped', 'start_mode': 'disabled', 'pid': None, 'exists': True},
         'actions': STOP_DISABLE,
         'stopped_dependents': [],
+        'gaps': [],
     }
     assert scm.calls == [('StopService', 'SMTPSVC', {}), ('ChangeStartMode', 'SMTPSVC', {'StartMode': 'Disabled'})]
     assert scm.services['smtpsvc']['State'] == 'Stopped'
@@ -210,3 +211,37 @@ class _Closing(object):
 
     def close(self):
         self.closed = True
+
+
+# ------------------------------------------------------------------------------------------- dependency read
+
+TIMED_OUT = errors.WSManFault('timed out', host='mail01', operation='Enumerate', fault_code='w:TimedOut', wsman_code=2150858793)
+
+
+def test_timed_out_dependency_read_is_a_gap_and_the_stop_goes_on():
+    scm = kb_host()
+    scm.dependency_fault = TIMED_OUT
+    result = run(scm, state='stopped')
+    assert result['gaps'] == [{'class': 'Win32_DependentService',
+                               'error': 'timed out: the operation did not finish within the operation timeout '
+                                        '(WSManFault 2150858793, w:TimedOut)'}]
+    assert result['actions'] == STOP_DISABLE[:1]
+
+
+def test_timed_out_dependency_read_leaves_the_refusal_to_stopservice():
+    scm = kb_host()
+    scm.dependency_fault = TIMED_OUT
+    with pytest.raises(errors.ServiceControlError) as caught:
+        run(scm, name='IISADMIN', state='stopped')
+    assert caught.value.msg == ('StopService returned 3: other running services depend on it; stop them first '
+                                '(option dependents=stop) on IISADMIN')
+    assert caught.value.actions == []
+    assert scm.services['smtpsvc']['State'] == 'Running'
+
+
+def test_other_dependency_read_faults_fail_before_any_call():
+    scm = kb_host()
+    scm.dependency_fault = errors.WSManFault('internal', host='mail01', fault_code='w:InternalError')
+    with pytest.raises(errors.WSManFault):
+        run(scm, state='stopped')
+    assert scm.calls == []

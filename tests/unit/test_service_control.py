@@ -39,6 +39,7 @@ class FakeSCM(object):
     A stop or start passes through its pending state for ``pending_reads`` reads of the service.
     ``returns`` forces a method's ReturnValue; ``raises`` makes a method raise (the SCM then does or does not act,
     as ``acts_despite_error`` says); ``bind_fails`` lists services whose start fails with WSAEADDRINUSE;
+    ``dependency_fault`` is raised by a Win32_DependentService query.
     """
 
     host = 'mail01'
@@ -52,6 +53,7 @@ class FakeSCM(object):
         self.acts_despite_error = False
         self.bind_fails = set()
         self.stuck = set()                       # services that never leave their pending state
+        self.dependency_fault = None
         self.calls = []
         self.queries = []
         self._countdown = {}
@@ -61,6 +63,8 @@ class FakeSCM(object):
         assert namespace == 'root/cimv2'
         self.queries.append(query)
         if 'FROM Win32_DependentService' in query:
+            if self.dependency_fault is not None:
+                raise self.dependency_fault
             return [{'Antecedent': 'Win32_Service.Name="%s"' % a, 'Dependent': 'Win32_Service.Name="%s"' % d}
                     for a, d in self.dependencies]
         assert 'FROM Win32_Service' in query

@@ -94,9 +94,10 @@ def run(client, params, check_mode=False, diff=False, deadline_factory=sc.Deadli
     name = before['name']  # the host's spelling
     _refuse_impossible(client, before, state, start_mode)
 
+    gaps = []
     dependents = []
     if WANTED_STATE.get(state) == 'stopped' and before['state'] != 'stopped':
-        dependents = _dependents_to_stop(client, before, params)
+        dependents = _dependents_to_stop(client, before, params, gaps)
     actions = []
     for dependent in dependents:
         actions.extend(plan(dependent, 'stopped', None))
@@ -115,6 +116,7 @@ def run(client, params, check_mode=False, diff=False, deadline_factory=sc.Deadli
         'after': _public(after),
         'actions': actions,
         'stopped_dependents': [dependent['name'] for dependent in dependents],
+        'gaps': gaps,
     }
     if diff:
         result['diff'] = {'before': _public(before), 'after': _public(after)}
@@ -156,9 +158,9 @@ def _apply(client, action, deadline):
     return sc.set_start_mode(client, name, action['after']['start_mode'])
 
 
-def _dependents_to_stop(client, service, params):
+def _dependents_to_stop(client, service, params, gaps):
     """Running services that depend on ``service`` (deepest first); fails unless dependents=stop and all are allowed."""
-    running = running_dependents(client, service['name'])
+    running = running_dependents(client, service['name'], gaps)
     if not running:
         return []
     names = ', '.join(dep['name'] for dep in running)
@@ -173,14 +175,14 @@ def _dependents_to_stop(client, service, params):
     return running
 
 
-def running_dependents(client, name):
-    """Running services that depend on ``name``, directly or not, in a safe stop order (deepest first)."""
-    try:
-        graph = hq.read_dependents(client)
-    except errors.WSManFault as exc:
-        if not (exc.is_invalid_filter or exc.is_access_denied):
-            raise
-        # No dependency information on this host: StopService itself refuses (return value 3) when dependents run.
+def running_dependents(client, name, gaps=None):
+    """Running services that depend on ``name``, directly or not, in a safe stop order (deepest first).
+
+    When Win32_DependentService cannot be read (hq.DEPENDENCY_FAULTS) a gap goes to ``gaps`` and the answer is []:
+    StopService itself then refuses (ReturnValue 3) while dependents run.
+    """
+    graph = hq.read_dependents_tolerant(client, [] if gaps is None else gaps)
+    if graph is None:
         return []
     order = []
     seen = set()

@@ -30,14 +30,8 @@ def run(client, params, check_mode=False, diff=False):  # pylint: disable=unused
     found = {service['name'].lower() for service in services}
     gaps = []
     if params['dependents'] and services:
-        try:
-            links = hq.read_dependents(client)
-        except errors.WSManFault as exc:
-            # Not readable (denied, or no such class on this host): say so, keep the services.
-            if not (exc.is_access_denied or exc.is_invalid_filter or exc.is_timed_out):
-                raise
-            gaps.append(hq.gap(hq.DEPENDENCY_CLASS, exc))
-            links = None
+        # Not readable (denied, timed out, or no such class on this host): a gap, and the services are kept.
+        links = hq.read_dependents_tolerant(client, gaps)
         for service in services:
             service['dependents'] = None if links is None else sorted(links.get(service['name'].lower(), []), key=str.lower)
     return {
