@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import pytest
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.mailops.port25.plugins.module_utils import errors, runner
 from ansible_collections.mailops.port25.plugins.module_utils.features import service as feature
@@ -102,7 +103,6 @@ def test_not_on_the_allowed_list_is_refused_before_any_request():
 @pytest.mark.parametrize('kwargs, message', [
     ({'state': 'started', 'start_mode': 'disabled'}, 'state=started with start_mode=disabled cannot both hold for SMTPSVC'),
     ({'state': 'stopped', 'timeout': 0}, 'timeout must be at least 1 second (got 0)'),
-    ({'state': None, 'start_mode': None}, 'one of state or start_mode is required'),
     ({'name': ' ', 'state': 'stopped'}, 'name must not be empty'),
 ])
 def test_impossible_options_are_refused_before_any_request(kwargs, message):
@@ -111,6 +111,12 @@ def test_impossible_options_are_refused_before_any_request(kwargs, message):
         run(scm, **kwargs)
     assert caught.value.msg == message
     assert scm.queries == []
+
+
+def test_state_or_start_mode_is_the_argument_specs_rule():
+    validator = ArgumentSpecValidator(runner.argument_spec(feature), **runner.validation_rules(feature))
+    result = validator.validate({'name': 'SMTPSVC', 'winrm_host': 'mail01'})
+    assert [str(error) for error in result.errors] == ['one of the following is required: state, start_mode']
 
 
 def test_missing_service_is_an_error():

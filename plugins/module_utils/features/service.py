@@ -26,12 +26,14 @@ def _invalid(client, msg):
 
 
 def check_params(client, params):
-    """Refusals that need no request to the host."""
+    """Refusals that need no request to the host.
+
+    Types, choices and "one of state or start_mode" are the argument spec's (REQUIRED_ONE_OF); these are the rules
+    it cannot express.
+    """
     name = params['name']
     if not name or not name.strip():
         _invalid(client, 'name must not be empty')
-    if params.get('state') is None and params.get('start_mode') is None:
-        _invalid(client, 'one of state or start_mode is required')
     if params.get('state') == 'started' and params.get('start_mode') == 'disabled':
         _invalid(client, 'state=started with start_mode=disabled cannot both hold for %s' % name)
     if params['timeout'] < 1:
