@@ -107,17 +107,23 @@ class ProtocolError(Port25Error):
 class ServiceControlError(Port25Error):
     """A service could not be brought to the wanted state; the message says what the host said.
 
-    ``actions`` lists the changes already made before the failure (each with its before-state), so that a
-    caller can record them for rollback even though the task failed.
+    ``accepted`` is True when the host accepted the method call (ReturnValue 0, or no answer but the service was
+    seen to move) and what came after failed: the wait, or the read-back. The change may then still happen after
+    the task has ended, so the caller must record the call (with its before-state) as not completed.
+    ``accepted`` is False when the call was refused or never reached the service.
+
+    ``actions`` lists the changes made before the failure (each with its before-state and ``completed``), so that
+    a caller can record them for rollback even though the task failed.
     """
 
-    def __init__(self, msg, host=None, operation=None, actions=None):
+    def __init__(self, msg, host=None, operation=None, actions=None, accepted=False):
         super(ServiceControlError, self).__init__(msg, host=host, operation=operation)
         self.actions = list(actions or [])
+        self.accepted = accepted
 
     def details(self):
         info = super(ServiceControlError, self).details()
-        info['actions'] = self.actions
+        info.update(accepted=self.accepted, actions=self.actions)
         return info
 
 

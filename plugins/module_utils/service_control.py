@@ -84,8 +84,8 @@ def short(service):
 ServiceControlError = errors.ServiceControlError
 
 
-def fail(client, operation, msg):
-    raise errors.ServiceControlError(msg, host=getattr(client, 'host', None), operation=operation)
+def fail(client, operation, msg, accepted=False):
+    raise errors.ServiceControlError(msg, host=getattr(client, 'host', None), operation=operation, accepted=accepted)
 
 
 def exit_code_text(service):
@@ -130,23 +130,38 @@ def wait_for_state(client, name, wanted, deadline, operation):
     """Poll until the service reaches ``wanted`` (running|stopped); fail at the deadline or when it settles elsewhere.
 
     A service that was asked to start and is found stopped again has failed to start: that is reported with
-    its exit codes at once instead of waiting for the deadline.
+    its exit codes at once instead of waiting for the deadline. Every failure here comes after the host
+    accepted the call, so it is a ServiceControlError with ``accepted`` True.
     """
     for interval in _intervals():
         service = read_service(client, name)
         if not service['exists']:
-            fail(client, operation, 'service %s disappeared while waiting for it to be %s' % (name, wanted))
+            fail(client, operation, 'service %s disappeared while waiting for it to be %s' % (name, wanted), accepted=True)
         state = service['state']
         if state == wanted:
             return service
         if wanted == 'running' and state == 'stopped':
-            fail(client, operation, 'service %s stopped again right after it was started: %s' % (name, exit_code_text(service)))
+            fail(client, operation, 'service %s stopped again right after it was started: %s' % (name, exit_code_text(service)),
+                 accepted=True)
         if state not in PENDING_STATES and state != 'unknown':
-            fail(client, operation, 'service %s is %s, expected %s' % (name, state, wanted))
+            fail(client, operation, 'service %s is %s, expected %s' % (name, state, wanted), accepted=True)
         if deadline.remaining() <= 0:
             fail(client, operation, 'service %s is still %s after %s s (timeout); it was not asked again'
-                 % (name, state, deadline.seconds))
+                 % (name, state, deadline.seconds), accepted=True)
         deadline.pause(interval)
+
+
+def _after_accepted(client, operation, name, doing, read):
+    """Run ``read`` (the wait or the read-back) after a call the host accepted, or may have accepted.
+
+    A lost connection or a fault on the way becomes a ServiceControlError with ``accepted`` True that names the host,
+    the service and what is known: the change may still happen, so the caller records the call instead of losing it.
+    """
+    try:
+        return read()
+    except (errors.ConnectionFailure, errors.WSManFault) as exc:
+        cause = '%s: %s' % (exc.operation, exc.text()) if exc.operation else exc.text()
+        fail(client, operation, '%s on %s %s failed (%s); the call was not repeated' % (operation, name, doing, cause), accepted=True)
 
 
 def wait_until_settled(client, name, deadline, operation):
@@ -186,12 +201,14 @@ def _control(client, name, method, wanted, deadline):
     """Call StopService/StartService once, then wait for ``wanted``; without an answer, follow what the host shows."""
     code = invoke(client, name, method)
     if code is None:
-        service = read_service(client, name)
+        service = _after_accepted(client, method, name, 'got no answer (it may have been accepted), then reading the service again',
+                                  lambda: read_service(client, name))
         if service['state'] not in (wanted, PENDING_ON_THE_WAY[wanted]):
             _no_answer(client, method, name, service, wanted)
     elif code != 0:
         fail(client, method, '%s on %s' % (return_code_message(method, code), name))
-    return wait_for_state(client, name, wanted, deadline, method)
+    return _after_accepted(client, method, name, 'was accepted, then waiting for it to be %s' % wanted,
+                           lambda: wait_for_state(client, name, wanted, deadline, method))
 
 
 def stop(client, name, deadline):
@@ -205,13 +222,20 @@ def start(client, name, deadline):
 
 
 def set_start_mode(client, name, start_mode):
-    """ChangeStartMode to auto|manual|disabled; verified by reading the service back."""
-    code = invoke(client, name, 'ChangeStartMode', {'StartMode': CHANGE_START_MODE_ARGUMENT[start_mode]})
+    """ChangeStartMode to auto|manual|disabled; verified by reading the service back.
+
+    A failure after the call returned 0, or a read-back that fails after a call that got no answer, has ``accepted``
+    True (the start mode may have changed); a refused call, or no answer and the old start mode, has ``accepted`` False.
+    """
+    argument = CHANGE_START_MODE_ARGUMENT[start_mode]
+    code = invoke(client, name, 'ChangeStartMode', {'StartMode': argument})
     if code is not None and code != 0:
         fail(client, 'ChangeStartMode', '%s on %s' % (return_code_message('ChangeStartMode', code), name))
-    service = read_service(client, name)
+    doing = 'was accepted, then reading the start mode back' if code == 0 else \
+        'got no answer (it may have been accepted), then reading the start mode back'
+    service = _after_accepted(client, 'ChangeStartMode', name, doing, lambda: read_service(client, name))
     if service['start_mode'] != start_mode:
         why = 'got no answer' if code is None else 'was accepted'
         fail(client, 'ChangeStartMode', 'ChangeStartMode(%s) on %s %s but the start mode is %s; the call was not repeated'
-             % (CHANGE_START_MODE_ARGUMENT[start_mode], name, why, service['start_mode']))
+             % (argument, name, why, service['start_mode']), accepted=code == 0)
     return service

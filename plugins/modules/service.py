@@ -21,6 +21,9 @@ description:
     because another program holds its TCP port) is an error that names its exit codes.
   - A method call is never repeated. When a call gets no answer (timeout, dropped connection) the service is read again
     and the module goes on, or fails, from what the host reports.
+  - A call the host accepted is always recorded. When the wait after it fails (still pending at O(timeout), the service
+    stopped again, the connection lost), the task fails with C(changed=true) and lists that action in C(error.actions)
+    with C(completed=false), because its change may still happen after the task has ended.
   - Every C(Win32_Service) return value (0 to 24) is reported with its meaning.
   - Never kills a process. Refuses, without any request to the host, a service that is not on O(allowed) when
     O(allowed) is given.
@@ -181,9 +184,16 @@ actions:
     after:
       description: C(state) and C(start_mode) just after the action.
       type: dict
+    completed:
+      description:
+        - V(true) when the action was carried out (in check mode, the prediction of that).
+        - V(false) only in C(error.actions), for a call the host accepted whose wait or read-back then failed.
+      type: bool
   sample:
-    - {action: stop, service: SMTPSVC, before: {state: running, start_mode: auto}, after: {state: stopped, start_mode: auto}}
-    - {action: set_start_mode, service: SMTPSVC, before: {state: stopped, start_mode: auto}, after: {state: stopped, start_mode: disabled}}
+    - {action: stop, service: SMTPSVC, before: {state: running, start_mode: auto}, after: {state: stopped, start_mode: auto},
+       completed: true}
+    - {action: set_start_mode, service: SMTPSVC, before: {state: stopped, start_mode: auto}, after: {state: stopped, start_mode: disabled},
+       completed: true}
 stopped_dependents:
   description: Dependent services stopped (or that would be stopped) first because of O(dependents=stop).
   returned: success
@@ -201,7 +211,10 @@ gaps:
 error:
   description:
     - On failure, what failed (C(type), C(host), C(operation), C(message)).
-    - For a failure in the middle of the changes, C(actions) lists the changes already made, with their before-state.
+    - For a failure in the middle of the changes, C(actions) lists the changes already made, with their before-state
+      and C(completed=true), then the failed one with C(completed=false) when the host had accepted its call.
+    - C(accepted) is V(true) when the host accepted the failed call (its change may still happen), V(false) when it
+      refused it or the call never reached it.
   returned: failure
   type: dict
   sample:
@@ -209,7 +222,10 @@ error:
     host: mail01.example.com
     operation: StartService
     message: "service MSExchangeIMC stopped again right after it was started: exit code 1066 (...), service-specific error 10048 (...)"
-    actions: []
+    accepted: true
+    actions:
+      - {action: start, service: MSExchangeIMC, before: {state: stopped, start_mode: auto}, after: {state: running, start_mode: auto},
+         completed: false}
 """
 
 from ansible_collections.mailops.port25.plugins.module_utils import runner

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.mailops.port25.plugins.module_utils import errors, runner
+from ansible_collections.mailops.port25.plugins.module_utils import errors, runner, service_control as sc
 from ansible_collections.mailops.port25.plugins.module_utils.features import service as feature
 from ansible_collections.mailops.port25.tests.unit.test_service_control import FakeClock, FakeSCM, kb_host, service
 
@@ -23,12 +23,14 @@ def run(scm, check_mode=False, diff=False, **kwargs):
     return feature.run(scm, params(**kwargs), check_mode=check_mode, diff=diff, deadline_factory=FakeClock().deadline)
 
 
-STOP_DISABLE = [
-    {'action': 'stop', 'service': 'SMTPSVC', 'before': {'state': 'running', 'start_mode': 'auto'},
-     'after': {'state': 'stopped', 'start_mode': 'auto'}},
-    {'action': 'set_start_mode', 'service': 'SMTPSVC', 'before': {'state': 'stopped', 'start_mode': 'auto'},
-     'after': {'state': 'stopped', 'start_mode': 'disabled'}},
-]
+STOP = {'action': 'stop', 'service': 'SMTPSVC', 'before': {'state': 'running', 'start_mode': 'auto'},
+        'after': {'state': 'stopped', 'start_mode': 'auto'}}
+DISABLE = {'action': 'set_start_mode', 'service': 'SMTPSVC', 'before': {'state': 'stopped', 'start_mode': 'auto'},
+           'after': {'state': 'stopped', 'start_mode': 'disabled'}}
+START_IMC = {'action': 'start', 'service': 'MSExchangeIMC', 'before': {'state': 'stopped', 'start_mode': 'auto'},
+             'after': {'state': 'running', 'start_mode': 'auto'}}
+STOP_DISABLE = [dict(STOP, completed=True), dict(DISABLE, completed=True)]
+LOST = errors.ConnectionFailure('cannot reach 10.0.0.5:5985 (connection reset)', host='mail01', operation='Enumerate')
 
 
 def test_stop_and_disable_the_kb_smtp_service():
@@ -181,6 +183,7 @@ def test_a_failure_half_way_lists_the_changes_already_made():
     assert result['msg'] == ('mail01: ChangeStartMode: ChangeStartMode returned 2: access denied: the account has no right to control '
                              'this service (or the service is protected) on SMTPSVC')
     assert result['error']['actions'] == STOP_DISABLE[:1]
+    assert (result['changed'], result['error']['accepted']) == (True, False)
     assert 'secret-pw' not in repr(result)
 
 
@@ -202,6 +205,8 @@ def test_start_that_fails_to_bind_fails_the_task_with_the_winsock_error():
         run(scm, name='MSExchangeIMC', state='started')
     assert '10048 (WSAEADDRINUSE' in caught.value.msg
     assert [c[0] for c in scm.calls] == ['StartService']
+    # The start was accepted: it is recorded, not completed.
+    assert caught.value.actions == [dict(START_IMC, completed=False)]
 
 
 class _Closing(object):
@@ -217,6 +222,74 @@ class _Closing(object):
 
     def close(self):
         self.closed = True
+
+
+# ------------------------------------------------------------------------------------------- every accepted call is recorded
+
+def execute(scm, **kwargs):
+    """The service task as runner.execute reports it (the module and the action plugin take this path)."""
+    return runner.execute(feature, dict(params(**kwargs), winrm_host='mail01', winrm_user='u', winrm_password='pw',
+                                        winrm_transport='ntlm', winrm_scheme='http'),
+                          client_factory=lambda settings: _Closing(scm))
+
+
+def test_stop_accepted_whose_wait_exceeds_the_deadline_is_recorded_as_not_completed():
+    scm = kb_host()
+    scm.stuck.add('smtpsvc')
+    with pytest.raises(errors.ServiceControlError) as caught:
+        run(scm, state='stopped', start_mode='disabled', timeout=5)
+    result = runner.failure(caught.value)
+    assert result['failed'] is True and result['changed'] is True
+    assert result['msg'] == 'mail01: StopService: service SMTPSVC is still stop_pending after 5 s (timeout); it was not asked again'
+    assert result['error']['actions'] == [dict(STOP, completed=False)]
+    assert result['error']['accepted'] is True
+    assert [c[0] for c in scm.calls] == ['StopService']       # the start mode was never asked for
+
+
+def test_stop_accepted_then_the_connection_drops_is_recorded_as_not_completed():
+    scm = kb_host()
+    scm.reads_fail_after['StopService'] = LOST
+    with pytest.raises(errors.ServiceControlError) as caught:
+        run(scm, state='stopped', start_mode='disabled')
+    assert caught.value.actions == [dict(STOP, completed=False)]
+    assert str(caught.value) == ('mail01: StopService: StopService on SMTPSVC was accepted, then waiting for it to be stopped failed '
+                                 '(Enumerate: cannot reach 10.0.0.5:5985 (connection reset)); the call was not repeated')
+    assert runner.failure(caught.value)['changed'] is True
+
+
+def test_actions_completed_before_an_accepted_failure_come_first():
+    scm = kb_host()
+    scm.reads_fail_after['ChangeStartMode'] = LOST
+    with pytest.raises(errors.ServiceControlError) as caught:
+        run(scm, state='stopped', start_mode='disabled')
+    assert caught.value.msg == ('ChangeStartMode on SMTPSVC was accepted, then reading the start mode back failed '
+                                '(Enumerate: cannot reach 10.0.0.5:5985 (connection reset)); the call was not repeated')
+    assert caught.value.actions == [dict(STOP, completed=True), dict(DISABLE, completed=False)]
+
+
+@pytest.mark.parametrize('method, made', [('StopService', []), ('ChangeStartMode', [dict(STOP, completed=True)])])
+def test_a_refused_call_is_not_recorded(method, made):
+    scm = kb_host()
+    scm.returns[method] = 2
+    result = execute(scm, state='stopped', start_mode='disabled')
+    assert result['failed'] is True
+    assert result['error']['actions'] == made
+    assert (result['changed'], result['error']['accepted']) == (bool(made), False)
+
+
+def test_a_call_without_answer_and_without_movement_is_not_recorded():
+    scm = kb_host()
+    scm.raises['StopService'] = errors.ConnectionFailure('connection reset', host='mail01')
+    with pytest.raises(errors.ServiceControlError) as caught:
+        run(scm, state='stopped')
+    assert caught.value.actions == []
+
+
+def test_apply_all_marks_and_returns_what_it_completed():
+    scm = kb_host()
+    actions = feature.plan(sc.read_service(scm, 'SMTPSVC'), 'stopped', 'disabled')
+    assert feature.apply_all(scm, actions, FakeClock().deadline(60)) == STOP_DISABLE
+    assert actions == STOP_DISABLE
 
 
 # ------------------------------------------------------------------------------------------- dependency read
@@ -241,7 +314,7 @@ def test_timed_out_dependency_read_leaves_the_refusal_to_stopservice():
         run(scm, name='IISADMIN', state='stopped')
     assert caught.value.msg == ('StopService returned 3: other running services depend on it; stop them first '
                                 '(option dependents=stop) on IISADMIN')
-    assert caught.value.actions == []
+    assert (caught.value.accepted, caught.value.actions) == (False, [])
     assert scm.services['smtpsvc']['State'] == 'Running'
 
 

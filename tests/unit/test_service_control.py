@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the mailops.port25 project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""service_control: return-code messages, and the method calls against a fake SCM."""
+"""service_control: return-code messages, and the method calls against a fake SCM (accepted or not when they fail)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ class FakeSCM(object):
     A stop or start passes through its pending state for ``pending_reads`` reads of the service.
     ``returns`` forces a method's ReturnValue; ``raises`` makes a method raise (the SCM then does or does not act,
     as ``acts_despite_error`` says); ``bind_fails`` lists services whose start fails with WSAEADDRINUSE;
+    ``reads_fail_after`` maps a method to the error every read raises once it has been called (the connection is lost);
     ``dependency_fault`` is raised by a Win32_DependentService query.
     """
 
@@ -53,6 +54,7 @@ class FakeSCM(object):
         self.acts_despite_error = False
         self.bind_fails = set()
         self.stuck = set()                       # services that never leave their pending state
+        self.reads_fail_after = {}
         self.dependency_fault = None
         self.calls = []
         self.queries = []
@@ -62,6 +64,9 @@ class FakeSCM(object):
     def enumerate(self, namespace, query):
         assert namespace == 'root/cimv2'
         self.queries.append(query)
+        for method, _name, _params in self.calls:
+            if method in self.reads_fail_after:
+                raise self.reads_fail_after[method]
         if 'FROM Win32_DependentService' in query:
             if self.dependency_fault is not None:
                 raise self.dependency_fault
@@ -205,6 +210,7 @@ def test_stop_still_pending_at_the_deadline_fails_without_asking_again():
     with pytest.raises(errors.ServiceControlError) as caught:
         sc.stop(scm, 'SMTPSVC', clock.deadline(5))
     assert str(caught.value) == 'mail01: StopService: service SMTPSVC is still stop_pending after 5 s (timeout); it was not asked again'
+    assert caught.value.accepted is True
     assert scm.calls == [('StopService', 'SMTPSVC', {})]
     assert clock.now - 1000.0 == pytest.approx(5.0)
 
@@ -252,6 +258,7 @@ def test_start_that_fails_to_bind_reports_the_exit_codes_at_once():
         sc.start(scm, 'MSExchangeIMC', clock.deadline(300))
     assert caught.value.msg == ('service MSExchangeIMC stopped again right after it was started: exit code 1066 (the service reported '
                                 'a service-specific error), service-specific error 10048 (WSAEADDRINUSE: another program holds the port)')
+    assert caught.value.accepted is True
     assert clock.now - 1000.0 < 2
 
 
@@ -290,5 +297,101 @@ def test_read_services_by_name_marks_missing_ones():
 def test_error_details_carry_the_actions_already_made():
     exc = errors.ServiceControlError('boom', host='h', operation='ChangeStartMode', actions=[{'action': 'stop'}])
     assert exc.details() == {'type': 'ServiceControlError', 'host': 'h', 'operation': 'ChangeStartMode', 'message': 'boom',
-                             'actions': [{'action': 'stop'}]}
+                             'accepted': False, 'actions': [{'action': 'stop'}]}
 
+
+# ------------------------------------------------------------------------------------------- accepted or not
+
+LOST = errors.ConnectionFailure('cannot reach 10.0.0.5:5985 (connection reset)', host='mail01', operation='Enumerate')
+
+
+def test_stop_accepted_then_the_connection_drops_names_host_service_and_what_is_known():
+    scm = kb_host()
+    scm.reads_fail_after['StopService'] = LOST
+    with pytest.raises(errors.ServiceControlError) as caught:
+        sc.stop(scm, 'SMTPSVC', FakeClock().deadline(60))
+    assert caught.value.accepted is True
+    assert str(caught.value) == ('mail01: StopService: StopService on SMTPSVC was accepted, then waiting for it to be stopped failed '
+                                 '(Enumerate: cannot reach 10.0.0.5:5985 (connection reset)); the call was not repeated')
+    assert scm.calls == [('StopService', 'SMTPSVC', {})]
+
+
+def test_a_fault_during_the_wait_is_accepted_too():
+    scm = kb_host()
+    scm.reads_fail_after['StopService'] = errors.WSManFault('timed out', host='mail01', operation='Enumerate',
+                                                            fault_code='w:TimedOut', wsman_code=2150858793)
+    with pytest.raises(errors.ServiceControlError) as caught:
+        sc.stop(scm, 'SMTPSVC', FakeClock().deadline(60))
+    assert caught.value.accepted is True
+    assert 'StopService on SMTPSVC was accepted, then waiting for it to be stopped failed (Enumerate: WSManFault 2150858793' \
+        in caught.value.msg
+
+
+@pytest.mark.parametrize('method, code', [('StopService', 2), ('StopService', 3), ('StartService', 14)])
+def test_a_refused_call_is_not_accepted(method, code):
+    scm = kb_host()
+    scm.returns[method] = code
+    control = sc.stop if method == 'StopService' else sc.start
+    with pytest.raises(errors.ServiceControlError) as caught:
+        control(scm, 'SMTPSVC' if method == 'StopService' else 'MSExchangeIMC', FakeClock().deadline(60))
+    assert caught.value.accepted is False
+
+
+def test_no_answer_and_no_movement_is_not_accepted():
+    scm = kb_host()
+    scm.raises['StopService'] = errors.ConnectionFailure('connection reset', host='mail01')
+    with pytest.raises(errors.ServiceControlError) as caught:
+        sc.stop(scm, 'SMTPSVC', FakeClock().deadline(60))
+    assert caught.value.accepted is False
+
+
+def test_no_answer_with_movement_then_the_wait_fails_is_accepted():
+    scm = kb_host()
+    scm.raises['StopService'] = errors.ConnectionFailure('connection reset', host='mail01')
+    scm.acts_despite_error = True
+    scm.stuck.add('smtpsvc')
+    with pytest.raises(errors.ServiceControlError) as caught:
+        sc.stop(scm, 'SMTPSVC', FakeClock().deadline(3))
+    assert caught.value.accepted is True
+    assert caught.value.msg == 'service SMTPSVC is still stop_pending after 3 s (timeout); it was not asked again'
+
+
+def test_no_answer_and_the_service_cannot_be_read_again_may_have_been_accepted():
+    scm = kb_host()
+    scm.raises['StopService'] = errors.ConnectionFailure('connection reset', host='mail01')
+    scm.reads_fail_after['StopService'] = LOST
+    with pytest.raises(errors.ServiceControlError) as caught:
+        sc.stop(scm, 'SMTPSVC', FakeClock().deadline(60))
+    assert caught.value.accepted is True
+    assert caught.value.msg == ('StopService on SMTPSVC got no answer (it may have been accepted), then reading the service again '
+                                'failed (Enumerate: cannot reach 10.0.0.5:5985 (connection reset)); the call was not repeated')
+
+
+def test_change_start_mode_accepted_but_the_read_back_fails_is_accepted():
+    scm = kb_host()
+    scm.reads_fail_after['ChangeStartMode'] = LOST
+    with pytest.raises(errors.ServiceControlError) as caught:
+        sc.set_start_mode(scm, 'SMTPSVC', 'disabled')
+    assert caught.value.accepted is True
+    assert caught.value.msg == ('ChangeStartMode on SMTPSVC was accepted, then reading the start mode back failed '
+                                '(Enumerate: cannot reach 10.0.0.5:5985 (connection reset)); the call was not repeated')
+
+
+def test_change_start_mode_accepted_but_not_applied_is_accepted():
+    scm = kb_host()
+    scm.returns['ChangeStartMode'] = 0
+    with pytest.raises(errors.ServiceControlError) as caught:
+        sc.set_start_mode(scm, 'SMTPSVC', 'disabled')
+    assert caught.value.accepted is True
+
+
+@pytest.mark.parametrize('setup', ['refused', 'no answer, no change'])
+def test_change_start_mode_refused_or_unanswered_without_change_is_not_accepted(setup):
+    scm = kb_host()
+    if setup == 'refused':
+        scm.returns['ChangeStartMode'] = 2
+    else:
+        scm.raises['ChangeStartMode'] = errors.ConnectionFailure('connection reset', host='mail01')
+    with pytest.raises(errors.ServiceControlError) as caught:
+        sc.set_start_mode(scm, 'SMTPSVC', 'disabled')
+    assert caught.value.accepted is False

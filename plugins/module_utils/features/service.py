@@ -107,6 +107,8 @@ def run(client, params, check_mode=False, diff=False, deadline_factory=sc.Deadli
 
     if check_mode:
         after = predict(before, actions)
+        # The real run marks each action it carried out; check mode predicts exactly that.
+        actions = [dict(action, completed=True) for action in actions]
     else:
         apply_all(client, actions, deadline)
         after = sc.read_service(client, name) if actions else before
@@ -141,14 +143,26 @@ def predict(service, actions):
 
 
 def apply_all(client, actions, deadline):
-    """Carry out the actions in order; on failure the error lists the actions already made."""
+    """Carry out the actions in order, marking each one carried out with ``completed: True``; returns them.
+
+    On failure the ServiceControlError lists the actions completed and, when the host had accepted the failed
+    action's call (its wait or read-back failed), that action too with ``completed: False``: its change may still
+    happen, so it must be in the record with its before-state. Actions never attempted, or refused, are not listed.
+    """
     done = []
     for action in actions:
         try:
             _apply(client, action, deadline)
         except errors.Port25Error as exc:
-            raise errors.ServiceControlError(exc.text(), host=exc.host, operation=exc.operation, actions=done)
+            accepted = getattr(exc, 'accepted', False)
+            if accepted:
+                action['completed'] = False
+                done.append(action)
+            raise errors.ServiceControlError(exc.text(), host=exc.host, operation=exc.operation, actions=done,
+                                             accepted=accepted) from exc
+        action['completed'] = True
         done.append(action)
+    return done
 
 
 def _apply(client, action, deadline):
