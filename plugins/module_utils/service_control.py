@@ -80,7 +80,7 @@ def short(service):
     return {'state': service['state'], 'start_mode': service['start_mode']}
 
 
-# Only for tests/unit/test_runner.py, which imports it from here; the class lives in errors.
+# The class lives in errors; this name stays only while tests/unit/test_runner.py and features/conflict.py import it from here.
 ServiceControlError = errors.ServiceControlError
 
 
