@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import subprocess
 
 import pytest
 import yaml
@@ -87,3 +88,12 @@ def settings():
         params.update(overrides)
         return settings_from_params(params)
     return make
+
+
+@pytest.fixture(name="other_process")
+def _other_process():
+    """A live process that is not this one (the ansible-playbook of another run, for the report lock)."""
+    proc = subprocess.Popen(["sleep", "600"])  # pylint: disable=consider-using-with
+    yield proc
+    proc.kill()
+    proc.wait()

@@ -22,15 +22,6 @@ def mode(path):
     return stat.S_IMODE(os.lstat(str(path)).st_mode)
 
 
-@pytest.fixture(name='sleeper')
-def _sleeper():
-    """A live process that is not this one: the ansible-playbook of another run."""
-    proc = subprocess.Popen(['sleep', '600'])  # pylint: disable=consider-using-with
-    yield proc
-    proc.kill()
-    proc.wait()
-
-
 def ended_pid():
     """The PID of a process that has ended (and been reaped)."""
     child = subprocess.Popen(['true'])  # pylint: disable=consider-using-with
@@ -238,13 +229,13 @@ def test_acquire_records_the_owner_and_is_re_entrant(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [report_files.LOCK_NAME]
 
 
-def test_a_live_run_s_lock_is_refused_with_a_message_naming_it(tmp_path, sleeper):
-    report_files.acquire_lock(str(tmp_path), sleeper.pid)
+def test_a_live_run_s_lock_is_refused_with_a_message_naming_it(tmp_path, other_process):
+    report_files.acquire_lock(str(tmp_path), other_process.pid)
     theirs = lock_content(tmp_path)
     with pytest.raises(report_files.LockBusy) as caught:
         report_files.acquire_lock(str(tmp_path), os.getpid())
     message = str(caught.value)
-    assert message.startswith('another run is writing its report into %s (PID %d of user ' % (tmp_path, sleeper.pid))
+    assert message.startswith('another run is writing its report into %s (PID %d of user ' % (tmp_path, other_process.pid))
     assert 'holding it since %s' % theirs['started'] in message
     assert 'remove %s' % (tmp_path / report_files.LOCK_NAME) in message
     assert lock_content(tmp_path) == theirs
@@ -259,13 +250,13 @@ def _clock(monkeypatch):
 
 
 @pytest.mark.usefixtures('clock')
-def test_a_waiting_run_gets_the_lock_when_the_other_run_releases_it(tmp_path, sleeper, monkeypatch):
-    report_files.acquire_lock(str(tmp_path), sleeper.pid)
+def test_a_waiting_run_gets_the_lock_when_the_other_run_releases_it(tmp_path, other_process, monkeypatch):
+    report_files.acquire_lock(str(tmp_path), other_process.pid)
     pauses = []
 
     def other_run_ends(seconds):
         pauses.append(seconds)
-        assert report_files.release_lock(str(tmp_path), sleeper.pid) is True
+        assert report_files.release_lock(str(tmp_path), other_process.pid) is True
 
     monkeypatch.setattr(report_files.time, 'sleep', other_run_ends)
     lock = report_files.acquire_lock(str(tmp_path), os.getpid(), wait_seconds=600)
@@ -274,25 +265,25 @@ def test_a_waiting_run_gets_the_lock_when_the_other_run_releases_it(tmp_path, sl
 
 
 @pytest.mark.usefixtures('clock')
-def test_a_waiting_run_takes_over_when_the_other_run_is_killed(tmp_path, sleeper, monkeypatch):
-    report_files.acquire_lock(str(tmp_path), sleeper.pid)
+def test_a_waiting_run_takes_over_when_the_other_run_is_killed(tmp_path, other_process, monkeypatch):
+    report_files.acquire_lock(str(tmp_path), other_process.pid)
 
     def other_run_killed(_seconds):
-        sleeper.kill()
-        sleeper.wait()
+        other_process.kill()
+        other_process.wait()
 
     monkeypatch.setattr(report_files.time, 'sleep', other_run_killed)
     lock = report_files.acquire_lock(str(tmp_path), os.getpid(), wait_seconds=600)
-    assert lock.acquired and 'a run that has ended (PID %d of user ' % sleeper.pid in lock.warning
+    assert lock.acquired and 'a run that has ended (PID %d of user ' % other_process.pid in lock.warning
     assert lock_content(tmp_path)['pid'] == os.getpid()
 
 
 @pytest.mark.usefixtures('clock')
-def test_a_waiting_run_gives_up_after_its_wait(tmp_path, sleeper):
-    report_files.acquire_lock(str(tmp_path), sleeper.pid)
-    with pytest.raises(report_files.LockBusy, match=r'\(PID %d .* after waiting 10 s\. ' % sleeper.pid):
+def test_a_waiting_run_gives_up_after_its_wait(tmp_path, other_process):
+    report_files.acquire_lock(str(tmp_path), other_process.pid)
+    with pytest.raises(report_files.LockBusy, match=r'\(PID %d .* after waiting 10 s\. ' % other_process.pid):
         report_files.acquire_lock(str(tmp_path), os.getpid(), wait_seconds=10)
-    assert lock_content(tmp_path)['pid'] == sleeper.pid
+    assert lock_content(tmp_path)['pid'] == other_process.pid
 
 
 @pytest.mark.parametrize('stale', [
@@ -312,14 +303,14 @@ def test_a_stale_lock_is_taken_over_with_a_warning(tmp_path, stale):
     assert lock_content(tmp_path)['start_time'] == report_files.process_start(os.getpid())
 
 
-def test_release_only_by_its_owner(tmp_path, sleeper):
-    report_files.acquire_lock(str(tmp_path), sleeper.pid)
+def test_release_only_by_its_owner(tmp_path, other_process):
+    report_files.acquire_lock(str(tmp_path), other_process.pid)
     assert report_files.release_lock(str(tmp_path), os.getpid()) is False
-    assert lock_content(tmp_path)['pid'] == sleeper.pid
-    assert report_files.release_lock(str(tmp_path), sleeper.pid) is True
+    assert lock_content(tmp_path)['pid'] == other_process.pid
+    assert report_files.release_lock(str(tmp_path), other_process.pid) is True
     assert list(tmp_path.iterdir()) == []
-    assert report_files.release_lock(str(tmp_path), sleeper.pid) is False  # nothing left to release
-    assert report_files.release_lock(str(tmp_path / 'missing'), sleeper.pid) is False
+    assert report_files.release_lock(str(tmp_path), other_process.pid) is False  # nothing left to release
+    assert report_files.release_lock(str(tmp_path / 'missing'), other_process.pid) is False
 
 
 def test_a_symlink_or_a_foreign_file_at_the_lock_path_is_never_used(tmp_path):

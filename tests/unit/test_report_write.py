@@ -44,15 +44,6 @@ def holder(directory):
     return json.loads((directory / LOCK).read_text(encoding='utf-8'))
 
 
-@pytest.fixture(name='other_run')
-def _other_run():
-    """The ansible-playbook process of another run (a live process that is not ours)."""
-    proc = subprocess.Popen(['sleep', '600'])  # pylint: disable=consider-using-with
-    yield proc
-    proc.kill()
-    proc.wait()
-
-
 def test_the_run_owner_is_the_process_that_forked_the_worker():
     assert report_write.run_owner() == os.getppid()
 
@@ -86,12 +77,12 @@ def test_write_without_prepare_holds_the_lock_only_while_it_writes(tmp_path):
 
 
 @pytest.mark.parametrize('stage', ['prepare', 'write'])
-def test_another_live_run_s_lock_is_refused_and_nothing_is_written(tmp_path, other_run, stage):
-    report_files.acquire_lock(str(tmp_path), other_run.pid)
+def test_another_live_run_s_lock_is_refused_and_nothing_is_written(tmp_path, other_process, stage):
+    report_files.acquire_lock(str(tmp_path), other_process.pid)
     theirs = holder(tmp_path)
     result = run({'stage': stage, 'dest': str(tmp_path), 'hosts': ['a']})
     assert result['failed'] is True
-    assert result['msg'].startswith('another run is writing its report into %s (PID %d of user ' % (tmp_path, other_run.pid))
+    assert result['msg'].startswith('another run is writing its report into %s (PID %d of user ' % (tmp_path, other_process.pid))
     assert names(tmp_path) == [LOCK] and holder(tmp_path) == theirs
     # Its lock is not ours to release.
     assert run({'stage': 'release', 'dest': str(tmp_path)})['output']['released'] is False
