@@ -82,8 +82,9 @@ def apply(client, actions, timeout):
         try:
             service_feature.apply_all(client, group, sc.Deadline(timeout))
         except errors.Port25Error as exc:
-            raise sc.ServiceControlError(exc.text(), host=exc.host, operation=exc.operation,
-                                         actions=made + list(getattr(exc, 'actions', None) or []))
+            raise errors.ServiceControlError(exc.text(), host=exc.host, operation=exc.operation,
+                                             actions=made + list(getattr(exc, 'actions', None) or []),
+                                             accepted=getattr(exc, 'accepted', False))
         made.extend(group)
     return made
 
@@ -147,8 +148,7 @@ def roll_back(client, params, host, entry, check_mode, diff):
         before, catalogue = conflict_info.diagnose(client, params)
         remediation.check_profile(params.get('profile'), before.get('detected_profile'), host)
         ctx = remediation.context(before, params, catalogue)
-        current = dict((summary['name'].lower(), summary) for summary in (before['smtp_service'], before['mail_service'])
-                       if summary.get('name'))
+        current = settled(client, params, (before['smtp_service'], before['mail_service']))
         outcome = remediation.rollback_plan(entry, current, ctx, force=params['force']) if entry else {'steps': [], 'refused': []}
     except errors.Port25Error as exc:
         return result(remediation.record(host, check_mode, before, [], None, [], error=str(exc)), [], params, diff)
@@ -166,6 +166,22 @@ def roll_back(client, params, host, entry, check_mode, diff):
             made = list(getattr(exc, 'actions', None) or made)
             error = '; '.join(part for part in (error, str(exc)) if part)
     return result(remediation.record(host, check_mode, before, made, after, flags, error), made, params, diff)
+
+
+def settled(client, params, summaries):
+    """{lower-case name: service} of the SMTP and mail services, a pending one read again once it has settled.
+
+    A stop accepted by the run being undone may still be under way (the run's wait failed); its end is awaited
+    before anything is decided about the service.
+    """
+    current = {}
+    for summary in summaries:
+        if not summary.get('name'):
+            continue
+        if summary.get('state') in sc.PENDING_STATES:
+            summary = sc.wait_until_settled(client, summary['name'], sc.Deadline(params['timeout']), 'rollback')
+        current[summary['name'].lower()] = summary
+    return current
 
 
 def _service_text(state):
