@@ -80,10 +80,6 @@ def short(service):
     return {'state': service['state'], 'start_mode': service['start_mode']}
 
 
-# The class lives in errors; this name stays only while tests/unit/test_runner.py and features/conflict.py import it from here.
-ServiceControlError = errors.ServiceControlError
-
-
 def fail(client, operation, msg, accepted=False):
     raise errors.ServiceControlError(msg, host=getattr(client, 'host', None), operation=operation, accepted=accepted)
 

@@ -153,7 +153,7 @@ def test_module_main_missing_pywinrm(monkeypatch, capsys):
 
 
 def test_failure_after_changes_reports_changed():
-    from ansible_collections.mailops.port25.plugins.module_utils.service_control import ServiceControlError
+    from ansible_collections.mailops.port25.plugins.module_utils.errors import ServiceControlError
 
     made = {"action": "stop", "service": "SMTPSVC", "before": {"state": "running", "start_mode": "auto"},
             "after": {"state": "stopped", "start_mode": "auto"}}
