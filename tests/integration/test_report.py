@@ -172,7 +172,7 @@ def test_report_in_the_play_covers_failed_and_unreachable_hosts(tmp_path):
     kb = next(h for h in data['hosts'] if h['host'] == 'kb.example')
     assert kb['actions'] == KB_ACTIONS
     assert (kb['before']['verdict'], kb['after']['verdict'], kb['changed']) == ('noncompliant', 'compliant', True)
-    assert data['summary'] == {'hosts': 7, 'compliant': 1, 'noncompliant': 2, 'failed': 4, 'changed': 2, 'flagged': 1,
+    assert data['summary'] == {'hosts': 7, 'compliant': 1, 'noncompliant': 2, 'failed': 4, 'not_run': 0, 'changed': 2, 'flagged': 1,
                                'actions': 4, 'predicted': 0, 'before': {'compliant': 1, 'noncompliant': 4, 'unknown': 2},
                                'after': {'compliant': 2, 'noncompliant': 2, 'unknown': 3}}
     hostile = next(h for h in data['hosts'] if h['host'] == HOSTILE)
@@ -207,8 +207,11 @@ def test_report_in_its_own_play_and_in_check_mode(tmp_path):
     assert ET.parse(str(tmp_path / 'out' / 'port25-report.xml')).getroot().get('tests') == '7'
 
 
-def test_report_dir_is_required(tmp_path):
-    proc = _run(tmp_path, REPORT_OWN_PLAY.replace('report_dir: "{{ out_dir }}"', 'report_title: no directory'))
-    assert proc.returncode == 2
-    assert 'missing required arguments: report_dir' in proc.stdout, proc.stdout
+def test_report_dir_defaults_to_port25_report_in_the_working_directory(tmp_path):
+    proc = _run(tmp_path, PLAY + REPORT_OWN_PLAY.replace('report_dir: "{{ out_dir }}"', 'report_title: no directory'))
+    assert proc.returncode == 4, proc.stdout + proc.stderr
     assert not (tmp_path / 'out').exists()
+    written = tmp_path / 'port25-report'
+    assert sorted(p.name for p in written.iterdir()) == ['port25-report.html', 'port25-report.json', 'port25-report.xml']
+    data = json.loads((written / 'port25-report.json').read_text(encoding='utf-8'))
+    assert (data['title'], data['summary']['hosts']) == ('no directory', 7)
