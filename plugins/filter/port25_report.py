@@ -83,8 +83,9 @@ _value:
       C(collection) (C(name), C(version)), C(mode) (check, apply, mixed or unknown), C(summary) and C(hosts);
       otherwise its text rendering.
     - Each entry of C(hosts) has C(report_format), C(host), C(status) (ok, failed or not_run), C(verdict) (compliant,
-      noncompliant, failed, or not_run for a host a rolling run has not reached yet), C(error), C(profile), C(check_mode), C(changed), C(compliant), C(before) and C(after) (C(verdict), C(compliant),
-      C(owner), C(findings), C(smtp_service), C(mail_service)), C(findings) (of the state after the run), C(actions)
+      noncompliant, failed, or not_run for a host a rolling run has not reached yet), C(error), C(profile),
+      C(check_mode), C(changed), C(compliant), C(before) and C(after) (C(verdict), C(compliant), C(owner),
+      C(findings), C(smtp_service), C(mail_service)), C(findings) (of the state after the run), C(actions)
       (C(action), C(service), C(before) with C(state) and C(start_mode), C(after), C(changed)) and C(flags).
   type: raw
 """

@@ -18,7 +18,7 @@ description:
   - The directory may be shared with other users of the controller, so the files in it are never trusted. A previous
     report is only read when it is a regular file (a symlink is not followed, a FIFO or device is not opened for
     reading), and a symlink at a report's path is replaced, not written through.
-  - O(dest) is refused, and nothing is written, when other users could change what is in it: when it is writable by
+  - O(dest) is refused, and nothing is written, when other users could change what is in it, that is when it is writable by
     its group or by every user without the sticky bit, or when a user other than the one running C(ansible-playbook)
     owns it.
   - A run locks O(dest) with the file C(.port25-report.lock) in it, which names the C(ansible-playbook) process (PID

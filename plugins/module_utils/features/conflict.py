@@ -208,8 +208,8 @@ def result(rec, actions, params, diff):
         out['msg'] = rec['error'] or 'not compliant: %s' % ', '.join(
             f['code'] for f in rec['findings'] if f.get('severity') == 'error')
     else:
-        out['msg'] = '%s: %s, %d action(s) %s' % (rec['host'], 'compliant' if rec['compliant'] else 'not compliant',
-                                                 len(actions), 'predicted' if rec['check_mode'] else 'made')
+        verdict = 'compliant' if rec['compliant'] else 'not compliant'
+        out['msg'] = '%s: %s, %d action(s) %s' % (rec['host'], verdict, len(actions), 'predicted' if rec['check_mode'] else 'made')
     if diff:
         out['diff'] = service_diffs(actions)
     return out
