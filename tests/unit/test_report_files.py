@@ -140,9 +140,14 @@ def _fifo(tmp_path):
     thread = threading.Thread(target=writer, daemon=True)
     thread.start()
     yield path
-    if thread.is_alive():  # nobody opened it: let the writer go
-        os.close(os.open(str(path), os.O_RDONLY | os.O_NONBLOCK))
-    thread.join()
+    # Hold a reader open until the writer is done: it may not have reached its open() yet, and a reader that is
+    # opened and closed before that would leave it blocked for ever.
+    reader = os.open(str(path), os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        thread.join(30)
+    finally:
+        os.close(reader)
+    assert not thread.is_alive()
 
 
 def test_read_regular_does_not_open_a_fifo_for_reading(fifo):
