@@ -1,41 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the mailops.port25 project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Shared unit-test helpers: real captures from fixtures/ and a fake pywinrm Protocol that replays them."""
+"""Shared unit-test helpers: the real captures (tests/captures) and a fake pywinrm Protocol that replays them."""
 
 from __future__ import annotations
 
-import gzip
-import os
 import re
 import subprocess
 
 import pytest
-import yaml
 
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
-
-
-def read_capture(name):
-    """Bytes of tests/unit/fixtures/<name>, byte-exact.
-
-    Captures with CRLF line ends or typographic quotes are stored gzipped (<name>.gz): they are data,
-    and ansible-test's line-endings and no-smart-quotes checks only leave binary files alone.
-    """
-    path = os.path.join(FIXTURES, name)
-    if not os.path.exists(path):
-        with gzip.open(path + ".gz", "rb") as handle:
-            return handle.read()
-    with open(path, "rb") as handle:
-        return handle.read()
-
-
-def pypsrp_responses(name):
-    """The recorded responses of a pypsrp YAML capture, in order (as bytes)."""
-    with open(os.path.join(FIXTURES, name), encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
-    return [m["response"].encode("utf-8") for m in data["messages"]]
-
+from ansible_collections.mailops.port25.tests.captures import read_capture
 
 _MESSAGE_ID = re.compile(rb"<(?:\w+:)?MessageID>(uuid:[0-9A-Fa-f-]+)</(?:\w+:)?MessageID>")
 _RELATES_TO = re.compile(rb"(<(?:\w+:)?RelatesTo>)uuid:[0-9A-Fa-f-]+(</(?:\w+:)?RelatesTo>)")

@@ -13,7 +13,7 @@ import pytest
 from ansible_collections.mailops.port25.plugins.module_utils import cim
 from ansible_collections.mailops.port25.plugins.module_utils.errors import ProtocolError, WSManFault
 
-from ansible_collections.mailops.port25.tests.unit.conftest import pypsrp_responses, read_capture
+from ansible_collections.mailops.port25.tests.captures import pypsrp_responses, read_capture
 
 
 def pages(prefix, count, hint=None):

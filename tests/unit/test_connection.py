@@ -23,7 +23,7 @@ from ansible_collections.mailops.port25.plugins.module_utils import connection
 from ansible_collections.mailops.port25.plugins.module_utils.errors import (
     AuthenticationFailure, ConnectionFailure, InvalidOption, Port25Error, TLSFailure, WSManFault)
 
-from ansible_collections.mailops.port25.tests.unit.conftest import read_capture
+from ansible_collections.mailops.port25.tests.captures import read_capture
 
 PASSWORD = "S3cret!pass"
 BASE = {"winrm_host": "mail01.example.test", "winrm_user": "EXAMPLE\\ops", "winrm_password": PASSWORD}

@@ -17,7 +17,8 @@ from ansible_collections.mailops.port25.plugins.module_utils import connection, 
 from ansible_collections.mailops.port25.plugins.module_utils.errors import (
     AuthenticationFailure, ConnectionFailure, InvalidOption, TLSFailure, WSManFault)
 
-from ansible_collections.mailops.port25.tests.unit.conftest import FakeProtocol, pypsrp_responses, read_capture
+from ansible_collections.mailops.port25.tests.captures import pypsrp_responses, read_capture
+from ansible_collections.mailops.port25.tests.unit.conftest import FakeProtocol
 
 NS = {
     "s": "http://www.w3.org/2003/05/soap-envelope",

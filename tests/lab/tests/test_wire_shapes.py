@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the mailops.port25 project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The lab's answers compared element by element with real Windows captures (tests/lab/tests/fixtures).
+"""The lab's answers compared element by element with real Windows captures (tests/captures).
 
 A "shape" is the tree of qualified element names with their attribute names (values and text ignored), so a
 difference in namespaces, element order, nil handling, datetime wrapping or paging elements fails the test.
@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import gzip
 import os
 import re
 import threading
 import xml.etree.ElementTree as ET
 
 import pytest
-import yaml
 
 from winlab import model, scenario, wsman
 
+from ansible_collections.mailops.port25.tests.captures import capture_text, pypsrp_messages
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-FIXTURES = os.path.join(HERE, 'fixtures')
 SCENARIOS = os.path.join(os.path.dirname(HERE), 'scenarios')
 CIMV2 = 'http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/'
 STDCIMV2 = 'http://schemas.microsoft.com/wbem/wsman/1/wmi/root/standardcimv2/'
@@ -30,22 +29,6 @@ NS = {'s': wsman.NS_S, 'a': wsman.NS_A, 'n': wsman.NS_N, 'w': wsman.NS_W, 'x': w
       'f': wsman.NS_F, 'xsi': 'http://www.w3.org/2001/XMLSchema-instance'}
 XSI_TYPE = '{%s}type' % NS['xsi']
 XSI_NIL = '{%s}nil' % NS['xsi']
-
-
-def _fixture(name):
-    # Captures with CRLF line ends or typographic quotes are stored gzipped: ansible-test's
-    # line-endings and no-smart-quotes checks leave only binary files alone.
-    path = os.path.join(FIXTURES, name)
-    if not os.path.exists(path):
-        with gzip.open(path + '.gz', 'rt', encoding='utf-8') as handle:
-            return handle.read()
-    with open(path, encoding='utf-8') as handle:
-        return handle.read()
-
-
-def _fixture_messages(name):
-    with open(os.path.join(FIXTURES, name), encoding='utf-8') as handle:
-        return yaml.safe_load(handle)['messages']
 
 
 def shape(elem):
@@ -64,7 +47,7 @@ def start_tag_declarations(text, local_name):
 
 
 @pytest.fixture(name='host')
-def host_fixture():
+def hostcapture_text():
     """The KB host on Server 2012, the OS of the captures, so property lists must match them exactly."""
     spec = scenario.load_spec(os.path.join(SCENARIOS, 'ex55-smtp.yml'))[0]
     spec = dataclasses.replace(spec, os='Microsoft Windows Server 2012 Standard')
@@ -94,7 +77,7 @@ def pull_all(host, root, max_elements=32000, **kwargs):
 
 
 def capture_root(name):
-    return ET.fromstring(_fixture(name))
+    return ET.fromstring(capture_text(name))
 
 
 def items_of(root):
@@ -110,7 +93,7 @@ def test_header_and_envelope_like_the_captures(host):
     capture = capture_root('txwinrm_server_2012_Win32_Service_star_000.xml')
     text = reply.body.decode('utf-8')
     assert start_tag_declarations(text, 'Envelope') == start_tag_declarations(
-        _fixture('txwinrm_server_2012_Win32_Service_star_000.xml'), 'Envelope')
+        capture_text('txwinrm_server_2012_Win32_Service_star_000.xml'), 'Envelope')
     assert shape(root.find('s:Header', NS)) == shape(capture.find('s:Header', NS))
     assert root.findtext('s:Header/a:Action', namespaces=NS) == capture.findtext('s:Header/a:Action', namespaces=NS)
     assert root.findtext('s:Header/a:To', namespaces=NS) == capture.findtext('s:Header/a:To', namespaces=NS)
@@ -124,7 +107,7 @@ def test_typed_win32_service_item_matches_the_capture_exactly(host):
     assert shape(root.find('s:Body', NS)) == shape(capture.find('s:Body', NS))
     text = reply.body.decode('utf-8')
     assert start_tag_declarations(text, 'Win32_Service') == start_tag_declarations(
-        _fixture('txwinrm_server_2012_Win32_Service_star_000.xml'), 'Win32_Service')
+        capture_text('txwinrm_server_2012_Win32_Service_star_000.xml'), 'Win32_Service')
 
 
 def test_server_2016_and_later_add_delayed_auto_start(host):
@@ -201,12 +184,12 @@ def test_whole_result_when_it_fits_like_the_2003_capture(host):
 
 
 def test_projection_gives_xml_fragments_in_alphabetical_order(host):
-    props = _fixture('txwinrm_server_2012_Win32_Service.properties').split()
+    props = capture_text('txwinrm_server_2012_Win32_Service.properties').split()
     reply, root = enumerate_call(host, 'select %s from Win32_Service' % ', '.join(props), max_elements=1)
     capture = capture_root('txwinrm_server_2012_Win32_Service_all_000.xml')
     assert shape(root.find('s:Body', NS)) == shape(capture.find('s:Body', NS))
     assert start_tag_declarations(reply.body.decode('utf-8'), 'XmlFragment') == start_tag_declarations(
-        _fixture('txwinrm_server_2012_Win32_Service_all_000.xml'), 'XmlFragment')
+        capture_text('txwinrm_server_2012_Win32_Service_all_000.xml'), 'XmlFragment')
     _reply, root = enumerate_call(host, "select State, name from win32_service where name = 'SMTPSVC'")
     fragment = items_of(root)[0]
     assert [(c.tag, c.text) for c in fragment] == [('Name', 'SMTPSVC'), ('State', 'Running')]
@@ -231,7 +214,7 @@ def test_typed_win32_process_items_match_the_capture(host, ours_pid, capture_fil
 
 
 def test_process_fragment_wraps_datetime_without_prefix(host):
-    props = _fixture('txwinrm_server_2012_Win32_Process.properties').split()
+    props = capture_text('txwinrm_server_2012_Win32_Process.properties').split()
     pid = host.service('SMTPSVC')['pid']
     _reply, root = enumerate_call(host, 'select %s from Win32_Process where ProcessId = %d' % (', '.join(props), pid))
     theirs = items_of(capture_root('txwinrm_server_2012_Win32_Process_all_001.xml'))[2]
@@ -280,7 +263,7 @@ def test_get_answers_the_bare_instance_like_the_capture(host):
     assert body[0].get(XSI_TYPE) == 'p:Win32_Service_Type' and theirs[0].get(XSI_TYPE) == 'p:Win32_LogicalDisk_Type'
     assert body[0].findtext('{%sWin32_Service}Name' % CIMV2) == 'SMTPSVC'
     assert start_tag_declarations(reply.body.decode('utf-8'), 'Envelope') == start_tag_declarations(
-        _fixture('climbe_getresponse_win32_logicaldisk.xml'), 'Envelope')
+        capture_text('climbe_getresponse_win32_logicaldisk.xml'), 'Envelope')
 
 
 def test_invoke_answers_like_the_capture(host):
@@ -296,7 +279,7 @@ def test_invoke_answers_like_the_capture(host):
     assert root.findtext('s:Header/a:Action', namespaces=NS) == CIMV2 + 'Win32_Service/StopServiceResponse'
     assert root.findtext('.//{%sWin32_Service}ReturnValue' % CIMV2) == '0'
     assert start_tag_declarations(reply.body.decode('utf-8'), 'StopService_OUTPUT') == start_tag_declarations(
-        _fixture('winrb_winrm_2013_spec_mock_invoke_1.xml').replace('CIM_DataFile', 'Win32_Service'), 'Delete_OUTPUT')
+        capture_text('winrb_winrm_2013_spec_mock_invoke_1.xml').replace('CIM_DataFile', 'Win32_Service'), 'Delete_OUTPUT')
     assert host.service('SMTPSVC')['state'] == model.STOP_PENDING
 
 
@@ -402,7 +385,7 @@ def test_faults_configured_per_host(host):
     reply, _root = call(faulty, CIMV2 + 'Win32_Service/StopService', CIMV2 + 'Win32_Service',
                         selectors={'Name': 'SMTPSVC'}, timeout='PT1H')
     assert (reply.status, reply.delay) == (500, 60.0)                  # MaxTimeoutms caps the wait
-    timed_out = ET.fromstring([m['response'] for m in _fixture_messages('pypsrp_test_winrs_operation_timeout.yml')
+    timed_out = ET.fromstring([m['response'] for m in pypsrp_messages('pypsrp_test_winrs_operation_timeout.yml')
                                if 'w:TimedOut' in m['response']][0])
     assert shape(root) == shape(timed_out)
     assert faulty.service('SMTPSVC')['state'] == model.RUNNING        # the rejected call changed nothing
@@ -446,7 +429,7 @@ def _shell(host, action, body='', **kwargs):
 
 
 def test_cmd_shell_messages_match_the_pypsrp_capture(host):
-    messages = [ET.fromstring(m['response']) for m in _fixture_messages('pypsrp_test_winrs_standard.yml')]
+    messages = [ET.fromstring(m['response']) for m in pypsrp_messages('pypsrp_test_winrs_standard.yml')]
     create, command, receive, signal, delete = messages
     reply, root = _shell(host, wsman.ACT_CREATE, '<rsp:Shell><rsp:InputStreams>stdin</rsp:InputStreams>'
                          '<rsp:OutputStreams>stdout stderr</rsp:OutputStreams></rsp:Shell>')
@@ -524,7 +507,7 @@ def test_unknown_command_id_is_the_real_fault(host):
     reply, root = _shell(host, wsman.ACT_RECEIVE, '<rsp:Receive><rsp:DesiredStream CommandId="ABC">stdout'
                          '</rsp:DesiredStream></rsp:Receive>', selectors=sel)
     assert reply.status == 500
-    theirs = [m['response'] for m in _fixture_messages('pypsrp_test_winrs_bad_cmd_id.yml') if 'Fault' in m['response']]
+    theirs = [m['response'] for m in pypsrp_messages('pypsrp_test_winrs_bad_cmd_id.yml') if 'Fault' in m['response']]
     capture = ET.fromstring(theirs[0])
     assert shape(root.find('s:Body', NS)) == shape(capture.find('s:Body', NS))
     assert root.findtext('.//f:Message', namespaces=NS) == capture.findtext('.//f:Message', namespaces=NS)

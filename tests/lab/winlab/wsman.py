@@ -196,7 +196,7 @@ class Context:
         return Fault(_wsman_fault(code, subcode, reason, number, message, self.machine, self.req.message_id,
                                   action=action, detail=detail))
 
-    # ---- the faults of real Windows, each from its capture (fixtures/README.md names them)
+    # ---- the faults of real Windows, each from its capture (tests/captures/README.md names them)
     def cannot_process_filter(self, query, inner):
         # winrb_winrm_2013_spec_mock_wsman_fault.xml (Server 2008 R2): WMI ExecQuery failed
         extended = ('<p:__ExtendedStatus xmlns:cim="%s" xmlns:p="%sroot/cimv2/__ExtendedStatus" xmlns:xsi="%s" '
