@@ -13,7 +13,7 @@ import certifi
 import pytest
 from ansible.release import __version__ as ansible_version
 
-from ansible_collections.mailops.port25.tests.integration.conftest import ROOT, calls, make_env, write_variant
+from ansible_collections.mailops.port25.tests.integration.helpers import ROOT, calls, make_env, write_variant
 from winlab.testing import free_port, running_fleet
 
 PASSWORD = 'Lab-Passw0rd!'

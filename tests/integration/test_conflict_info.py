@@ -12,7 +12,7 @@ import datetime
 
 import pytest
 
-from ansible_collections.mailops.port25.tests.integration.conftest import SHIPPED, TRANSPORTS, adhoc
+from ansible_collections.mailops.port25.tests.integration.helpers import SHIPPED, TRANSPORTS, adhoc
 
 # scenario -> (profile, owner kind, owner services, [(finding code, severity)], compliant)
 VERDICTS = {

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.mailops.port25.tests.integration.remediation_helpers import (
-    KB_HOST, fleet, playbook, port_owner, renamed, scenario_hosts, services, write_inventory)
+from ansible_collections.mailops.port25.tests.integration.helpers import (
+    KB_HOST, collection_playbook, fleet, port_owner, renamed, scenario_hosts, services, write_inventory)
 from winlab.testing import free_port
 
 # Short WinRM timeouts for the faulty hosts, so that the test takes seconds (the defaults are 20 s and 30 s).
@@ -33,7 +33,7 @@ def test_faulty_hosts_fail_alone_with_clear_messages(tmp_path):
 
         untouched = dict((name, services(lab, name)) for name in ('drops-connections', 'wrong-password'))
         started = time.monotonic()
-        run = playbook('remediate', path, tmp_path, 'fix', timeout=240)
+        run = collection_playbook('remediate', path, tmp_path, 'fix', timeout=240)
         elapsed = time.monotonic() - started
         assert run.rc != 0
         entries = run.hosts()
@@ -68,7 +68,7 @@ def test_failed_verification_is_recorded_with_the_changes_already_made(tmp_path)
         if service['name'] == 'MSExchangeIMC':
             service['listens'] = [2525]
     with fleet(tmp_path, [kb]) as lab:
-        run = playbook('remediate', lab.inventory_path, tmp_path, 'fix',
+        run = collection_playbook('remediate', lab.inventory_path, tmp_path, 'fix',
                        extra={'bind_conflict_verify_retries': 2, 'bind_conflict_verify_delay': 0})
         assert run.rc != 0
         assert run.recap[KB_HOST]['failed'] == 1
@@ -85,7 +85,7 @@ def test_failed_verification_is_recorded_with_the_changes_already_made(tmp_path)
 def test_owner_that_cannot_be_read_is_flagged_and_nothing_changes(tmp_path):
     host = renamed(scenario_hosts(KB_HOST)[0], 'no-tcp-table', faults={'access_denied_classes': ['MSFT_NetTCPConnection']})
     with fleet(tmp_path, [host]) as lab:
-        run = playbook('remediate', lab.inventory_path, tmp_path, 'fix')
+        run = collection_playbook('remediate', lab.inventory_path, tmp_path, 'fix')
         assert run.rc == 0, run.output
         entry = run.hosts()['no-tcp-table']
         assert (entry['actions'], entry['verdict']) == ([], 'noncompliant')

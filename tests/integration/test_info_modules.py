@@ -14,7 +14,8 @@ import sys
 import pytest
 import yaml
 
-from ansible_collections.mailops.port25.tests.integration.conftest import ROOT, SHIPPED, TRANSPORTS, adhoc, make_env, playbook
+from ansible_collections.mailops.port25.tests.integration.helpers import (
+    ROOT, SHIPPED, TRANSPORTS, adhoc, make_env, playbook)
 from winlab import cim as lab_cim
 
 STATE_WORDS = {'Running': 'running', 'Stopped': 'stopped'}

@@ -5,8 +5,9 @@
 
 from __future__ import annotations
 
-from ansible_collections.mailops.port25.tests.integration.remediation_helpers import (
-    KB_HOST, change_keys, fleet, invoke_requests, playbook, port_owner, processes, renamed, scenario_hosts, services, state_bytes, write_inventory)
+from ansible_collections.mailops.port25.tests.integration.helpers import (
+    KB_HOST, change_keys, collection_playbook, fleet, invoke_requests, port_owner, processes, renamed,
+    scenario_hosts, services, state_bytes, write_inventory)
 
 KB_FIX = [
     ('stop', 'SMTPSVC', {'state': 'running', 'start_mode': 'auto'}, {'state': 'stopped', 'start_mode': 'auto'}),
@@ -48,7 +49,7 @@ def test_compliance_check_fix_and_second_run_over_every_shipped_scenario(tmp_pat
         assert len(fet_failures) == 2
 
         # compliance.yml is read-only even without --check, and predicts the fix.
-        compliance = playbook('compliance', inventory, tmp_path, 'compliance')
+        compliance = collection_playbook('compliance', inventory, tmp_path, 'compliance')
         assert compliance.rc == 0, compliance.output
         assert state_bytes(lab, names) == pristine
         predicted = dict((h, change_keys(e['actions'])) for h, e in compliance.hosts().items())
@@ -56,14 +57,14 @@ def test_compliance_check_fix_and_second_run_over_every_shipped_scenario(tmp_pat
         assert all(e['check_mode'] is True and e['error'] is None for e in compliance.hosts().values())
 
         # --check changes nothing either and predicts the same.
-        check = playbook('remediate', inventory, tmp_path, 'check', '--check')
+        check = collection_playbook('remediate', inventory, tmp_path, 'check', '--check')
         assert check.rc == 0, check.output
         assert state_bytes(lab, names) == pristine
         assert dict((h, change_keys(e['actions'])) for h, e in check.hosts().items()) == predicted
         assert all(invoke_requests(lab, name) == [] for name in names)
 
         # The real run makes exactly the predicted changes.
-        fix = playbook('remediate', inventory, tmp_path, 'fix')
+        fix = collection_playbook('remediate', inventory, tmp_path, 'fix')
         assert fix.rc == 0, fix.output
         made = fix.hosts()
         assert dict((h, change_keys(e['actions'])) for h, e in made.items()) == predicted
@@ -107,14 +108,14 @@ def test_compliance_check_fix_and_second_run_over_every_shipped_scenario(tmp_pat
         assert 'TmProxy' in av_flag['message']
 
         # A second run changes nothing anywhere.
-        again = playbook('remediate', inventory, tmp_path, 'again')
+        again = collection_playbook('remediate', inventory, tmp_path, 'again')
         assert again.rc == 0, again.output
         assert sorted(again.recap) == names
         assert dict((h, r['changed']) for h, r in again.recap.items()) == dict((h, 0) for h in names)
         assert all(e['actions'] == [] for e in again.hosts().values())
 
         # Compliance afterwards: only the hosts a human must look at are non-compliant, and fail_on_noncompliant fails the run.
-        final = playbook('compliance', inventory, tmp_path, 'final', extra={'fail_on_noncompliant': True})
+        final = collection_playbook('compliance', inventory, tmp_path, 'final', extra={'fail_on_noncompliant': True})
         assert final.rc != 0
         verdicts = dict((h, e['verdict']) for h, e in final.hosts().items())
         assert verdicts == dict((h, EXPECTED[h][1]) for h in names)
@@ -124,7 +125,7 @@ def test_compliance_check_fix_and_second_run_over_every_shipped_scenario(tmp_pat
 def test_antivirus_action_fail_fails_that_host_only(tmp_path):
     hosts = scenario_hosts('ex55-av-proxy', KB_HOST)
     with fleet(tmp_path, hosts) as lab:
-        run = playbook('remediate', lab.inventory_path, tmp_path, 'fix', extra={'bind_conflict_antivirus_action': 'fail'})
+        run = collection_playbook('remediate', lab.inventory_path, tmp_path, 'fix', extra={'bind_conflict_antivirus_action': 'fail'})
         assert run.rc != 0
         assert (run.recap['ex55-av-proxy']['failed'], run.recap[KB_HOST]['failed']) == (1, 0)
         entries = run.hosts()
@@ -139,7 +140,7 @@ def test_antivirus_action_fail_fails_that_host_only(tmp_path):
 
 def test_smtp_service_not_on_the_allow_list_is_left_alone(tmp_path):
     with fleet(tmp_path, scenario_hosts(KB_HOST)) as lab:
-        run = playbook('remediate', lab.inventory_path, tmp_path, 'fix', extra={'bind_conflict_allowed_to_stop': ['IISADMIN']})
+        run = collection_playbook('remediate', lab.inventory_path, tmp_path, 'fix', extra={'bind_conflict_allowed_to_stop': ['IISADMIN']})
         assert run.rc == 0, run.output
         entry = run.hosts()[KB_HOST]
         assert (entry['actions'], codes(entry['flags']), entry['verdict']) == ([], ['SMTP_SERVICE_NOT_ALLOWED'], 'noncompliant')
@@ -161,7 +162,7 @@ def test_bad_variables_are_rejected_before_anything_runs(tmp_path):
     with fleet(tmp_path, scenario_hosts(KB_HOST)) as lab:
         pristine = state_bytes(lab, [KB_HOST])
         for index, (extra, message) in enumerate(BAD_VARIABLES[:-1]):
-            run = playbook('remediate', lab.inventory_path, tmp_path, 'fix%d' % index, extra=extra)
+            run = collection_playbook('remediate', lab.inventory_path, tmp_path, 'fix%d' % index, extra=extra)
             assert run.rc != 0, extra
             assert message in run.output, (extra, run.output)
             assert run.recap[KB_HOST]['failed'] == 1
@@ -173,13 +174,13 @@ def test_bad_variables_are_rejected_before_anything_runs(tmp_path):
 def test_hostile_service_names_are_quoted_and_match_nothing(tmp_path):
     with fleet(tmp_path, scenario_hosts(KB_HOST)) as lab:
         # An SMTP service name that matches nothing: the real SMTPSVC is then an unknown program on the port.
-        smtp = playbook('remediate', lab.inventory_path, tmp_path, 'smtp', extra={'bind_conflict_smtp_service': "SMTPSVC' OR Name LIKE '%"})
+        smtp = collection_playbook('remediate', lab.inventory_path, tmp_path, 'smtp', extra={'bind_conflict_smtp_service': "SMTPSVC' OR Name LIKE '%"})
         assert smtp.rc == 0, smtp.output
         entry = smtp.hosts()[KB_HOST]
         assert (entry['actions'], [f['code'] for f in entry['flags']]) == ([], ['UNKNOWN_OWNER'])
         assert invoke_requests(lab, KB_HOST) == []
         # A mail service name that matches nothing: the SMTP service is still in the way, and nothing is started.
-        mail = playbook('remediate', lab.inventory_path, tmp_path, 'mail', extra={'bind_conflict_mail_service': 'MSExchangeIMC" OR Name="SMTPSVC'})
+        mail = collection_playbook('remediate', lab.inventory_path, tmp_path, 'mail', extra={'bind_conflict_mail_service': 'MSExchangeIMC" OR Name="SMTPSVC'})
         assert mail.rc == 0, mail.output
         assert [(a['action'], a['service']) for a in mail.hosts()[KB_HOST]['actions']] == [
             ('stop', 'SMTPSVC'), ('set_start_mode', 'SMTPSVC')]
@@ -194,7 +195,7 @@ def test_limit_serial_and_max_fail_percentage(tmp_path):
         path = write_inventory(tmp_path / 'inventory.yml', inventory)
 
         # --limit: only the named host is touched and reported.
-        limited = playbook('remediate', path, tmp_path, 'limited', '--limit', KB_HOST)
+        limited = collection_playbook('remediate', path, tmp_path, 'limited', '--limit', KB_HOST)
         assert limited.rc == 0, limited.output
         assert sorted(limited.hosts()) == [KB_HOST]
         assert services(lab, 'z-other')['SMTPSVC'] == ('Running', 'Auto')
@@ -202,7 +203,7 @@ def test_limit_serial_and_max_fail_percentage(tmp_path):
 
         # One host per batch and no failure tolerated: the first batch fails, the later batches never start,
         # and the report written before the stop still lists every targeted host.
-        rolling = playbook('remediate', path, tmp_path, 'rolling', extra={"rollout_batch": 1, "rollout_max_fail_percentage": 0})
+        rolling = collection_playbook('remediate', path, tmp_path, 'rolling', extra={"rollout_batch": 1, "rollout_max_fail_percentage": 0})
         assert rolling.rc != 0
         assert rolling.recap['a-bad-password']['failed'] == 1
         assert 'z-other' not in rolling.recap
@@ -213,7 +214,7 @@ def test_limit_serial_and_max_fail_percentage(tmp_path):
         assert 'wrong' not in entries['a-bad-password']['error'] and 'LAB\\ansible' in entries['a-bad-password']['error']
 
         # Without the failure limit the batches go on after a failed host.
-        tolerant = playbook('remediate', path, tmp_path, 'tolerant', extra={"rollout_batch": 1})
+        tolerant = collection_playbook('remediate', path, tmp_path, 'tolerant', extra={"rollout_batch": 1})
         assert tolerant.rc != 0
         assert (tolerant.recap['a-bad-password']['failed'], tolerant.recap['z-other']['failed']) == (1, 0)
         assert port_owner(lab, 'z-other') == 'MSExchangeIMC'
@@ -227,7 +228,7 @@ def test_exchange2003_transport_is_started_never_stopped(tmp_path):
         if service['name'] == 'SMTPSVC':
             service['state'] = 'stopped'   # the transport is down and port 25 is free
     with fleet(tmp_path, [ex2003]) as lab:
-        run = playbook('remediate', lab.inventory_path, tmp_path, 'fix')
+        run = collection_playbook('remediate', lab.inventory_path, tmp_path, 'fix')
         assert run.rc == 0, run.output
         entry = run.hosts()['ex2003']
         assert change_keys(entry['actions']) == [

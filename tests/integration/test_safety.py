@@ -12,11 +12,11 @@ import signal
 import subprocess
 import time
 
-from winlab.testing import running_fleet
+from winlab.testing import running_fleet, write_scenario
 
-from ansible_collections.mailops.port25.tests.integration.remediation_helpers import (
-    KB_HOST, Run, env, fleet, invoke_requests, playbook, playbook_command, scenario_hosts, services, state_bytes,
-    write_scenario)
+from ansible_collections.mailops.port25.tests.integration.helpers import (
+    KB_HOST, collection_playbook, fleet, invoke_requests, make_env, playbook_command, Run, scenario_hosts,
+    services, state_bytes)
 
 
 def method_calls(lab, host):
@@ -38,7 +38,7 @@ def test_a_tampered_report_cannot_make_rollback_touch_antivirus_the_transport_or
     hosts = scenario_hosts(KB_HOST, 'ex55-av-proxy', 'ex2003')
     names = [h['name'] for h in hosts]
     with fleet(tmp_path, hosts) as lab:
-        fix = playbook('remediate', lab.inventory_path, tmp_path, 'fix')
+        fix = collection_playbook('remediate', lab.inventory_path, tmp_path, 'fix')
         assert fix.rc == 0, fix.output
         report = fix.report()
         entries = dict((entry['host'], entry) for entry in report['hosts'])
@@ -53,7 +53,7 @@ def test_a_tampered_report_cannot_make_rollback_touch_antivirus_the_transport_or
         calls = dict((name, method_calls(lab, name)) for name in names)
         untouched = dict((name, services(lab, name)) for name in ('ex55-av-proxy', 'ex2003'))
 
-        back = playbook('rollback', lab.inventory_path, tmp_path, 'rollback', extra={'rollback_report': tampered})
+        back = collection_playbook('rollback', lab.inventory_path, tmp_path, 'rollback', extra={'rollback_report': tampered})
         assert back.rc != 0
         result = back.hosts()
         # What the remediation did on the KB host is undone; W3SVC is refused and left running.
@@ -79,7 +79,7 @@ def test_a_tampered_report_cannot_make_rollback_touch_antivirus_the_transport_or
         for label, data in (('strings', report), ('not-a-report', {'hosts': {'x': 1}})):
             path = write_report(tmp_path / (label + '.json'), data)
             before = dict((name, method_calls(lab, name)) for name in names)
-            bad = playbook('rollback', lab.inventory_path, tmp_path, 'rollback-' + label, extra={'rollback_report': path})
+            bad = collection_playbook('rollback', lab.inventory_path, tmp_path, 'rollback-' + label, extra={'rollback_report': path})
             assert bad.rc != 0, label
             assert dict((name, method_calls(lab, name)) for name in names) == before, label
         assert "changed must be true or false, got 'false'" in bad.output or 'is not a port25 report' in bad.output
@@ -88,7 +88,7 @@ def test_a_tampered_report_cannot_make_rollback_touch_antivirus_the_transport_or
 def test_role_variables_cannot_switch_the_safety_rules_off(tmp_path):
     hosts = scenario_hosts('ex55-av-proxy', 'ex2003')
     with fleet(tmp_path, hosts) as lab:
-        av = playbook('remediate', lab.inventory_path, tmp_path, 'av', '--limit', 'ex55-av-proxy',
+        av = collection_playbook('remediate', lab.inventory_path, tmp_path, 'av', '--limit', 'ex55-av-proxy',
                       extra={'bind_conflict_smtp_service': 'TmProxy', 'bind_conflict_allowed_to_stop': ['TmProxy']})
         entry = av.hosts()['ex55-av-proxy']
         assert services(lab, 'ex55-av-proxy')['TmProxy'] == ('Running', 'Auto')
@@ -96,7 +96,7 @@ def test_role_variables_cannot_switch_the_safety_rules_off(tmp_path):
         assert entry['verdict'] == 'noncompliant' and entry['actions'] == []
         assert [f['code'] for f in entry['flags']] == ['ANTIVIRUS_HOLDS_PORT']
 
-        forced = playbook('remediate', lab.inventory_path, tmp_path, 'forced', '--limit', 'ex2003',
+        forced = collection_playbook('remediate', lab.inventory_path, tmp_path, 'forced', '--limit', 'ex2003',
                           extra={'bind_conflict_profile': 'exchange55'})
         assert forced.rc != 0
         entry = forced.hosts()['ex2003']
@@ -125,7 +125,7 @@ def wait_for(predicate, seconds):
 
 def test_a_stop_slower_than_the_deadline_is_recorded_and_rolled_back(tmp_path):
     with fleet(tmp_path, [slow_kb_host(4)]) as lab:
-        fix = playbook('remediate', lab.inventory_path, tmp_path, 'fix', extra={'bind_conflict_timeout': 1})
+        fix = collection_playbook('remediate', lab.inventory_path, tmp_path, 'fix', extra={'bind_conflict_timeout': 1})
         assert fix.rc != 0
         entry = fix.hosts()[KB_HOST]
         assert [(a['action'], a['service'], a['changed'], a['completed']) for a in entry['actions']] == [
@@ -134,7 +134,7 @@ def test_a_stop_slower_than_the_deadline_is_recorded_and_rolled_back(tmp_path):
         # The stop goes on after the run gave up (the lab finishes it at the next request after its 4 s); the record
         # still lets rollback put the service back.
         time.sleep(4)
-        back = playbook('rollback', lab.inventory_path, tmp_path, 'rollback',
+        back = collection_playbook('rollback', lab.inventory_path, tmp_path, 'rollback',
                         extra={'rollback_report': os.path.join(fix.report_dir, 'port25-report.json')})
         assert back.rc == 0, back.output
         assert [(a['action'], a['before']['state']) for a in back.hosts()[KB_HOST]['actions']] == [('start', 'stopped')]
@@ -149,7 +149,7 @@ def test_a_lab_killed_while_a_stop_is_pending_is_recorded_and_rolled_back(tmp_pa
         with open(lab.inventory_path, encoding='utf-8') as source, open(inventory, 'w', encoding='utf-8') as copy_:
             copy_.write(source.read())
         report_dir = str(tmp_path / 'fix')
-        with subprocess.Popen(playbook_command('remediate', inventory, {'report_dir': report_dir}), env=env(),
+        with subprocess.Popen(playbook_command('remediate', inventory, {'report_dir': report_dir}), env=make_env(),
                               cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as run:
             assert wait_for(lambda: 'StopService' in method_calls(lab, KB_HOST), 60), 'StopService never sent'
             lab.process.send_signal(signal.SIGKILL)
@@ -161,7 +161,7 @@ def test_a_lab_killed_while_a_stop_is_pending_is_recorded_and_rolled_back(tmp_pa
     assert [(a['action'], a['service'], a['changed'], a['completed']) for a in entry['actions']] == [
         ('stop', 'SMTPSVC', True, False)], entry
     with running_fleet([spec], state) as lab:
-        back = playbook('rollback', lab.inventory_path, tmp_path, 'rollback',
+        back = collection_playbook('rollback', lab.inventory_path, tmp_path, 'rollback',
                         extra={'rollback_report': os.path.join(report_dir, 'port25-report.json')})
         assert back.rc == 0, back.output
         assert services(lab, KB_HOST)['SMTPSVC'] == ('Running', 'Auto')
@@ -173,7 +173,7 @@ def test_compliance_with_the_defaults_writes_the_report_in_the_working_directory
         pristine = state_bytes(lab, [KB_HOST, 'ex55-healthy'])
         work = tmp_path / 'work'
         work.mkdir()
-        run = playbook('compliance', lab.inventory_path, tmp_path, None, cwd=work)
+        run = collection_playbook('compliance', lab.inventory_path, tmp_path, None, cwd=work)
         assert run.rc == 0, run.output
         assert os.path.isfile(str(work / 'port25-report' / 'port25-report.json'))
         assert sorted(run.hosts()) == sorted([KB_HOST, 'ex55-healthy'])
@@ -186,11 +186,11 @@ def test_compliance_with_the_defaults_writes_the_report_in_the_working_directory
 
 def test_no_hosts_matched_is_a_failure_naming_the_pattern_and_the_inventory(tmp_path):
     with fleet(tmp_path, scenario_hosts(KB_HOST)) as lab:
-        missing = playbook('compliance', str(tmp_path / 'no-such-inventory.yml'), tmp_path, 'missing',
+        missing = collection_playbook('compliance', str(tmp_path / 'no-such-inventory.yml'), tmp_path, 'missing',
                            extra={'fail_on_noncompliant': True})
         assert missing.rc != 0
         assert "No hosts matched the pattern 'windows'" in missing.output
-        other = playbook('remediate', lab.inventory_path, tmp_path, 'other', extra={'target': 'exchange_servers'})
+        other = collection_playbook('remediate', lab.inventory_path, tmp_path, 'other', extra={'target': 'exchange_servers'})
         assert other.rc != 0
         assert "No hosts matched the pattern 'exchange_servers' in the inventory %s" % lab.inventory_path in other.output
         assert lab.requests(KB_HOST) == []
@@ -201,7 +201,7 @@ def test_an_unwritable_report_dir_fails_before_any_host_changes(tmp_path):
         pristine = state_bytes(lab, [KB_HOST])
         for report_dir in ('/proc/port25', str(tmp_path / 'a-file')):
             (tmp_path / 'a-file').write_text('x', encoding='utf-8')
-            run = playbook('remediate', lab.inventory_path, tmp_path, 'unused', extra={'report_dir': report_dir})
+            run = collection_playbook('remediate', lab.inventory_path, tmp_path, 'unused', extra={'report_dir': report_dir})
             assert run.rc != 0, report_dir
             assert report_dir in run.output
             assert KB_HOST not in run.recap
@@ -217,10 +217,10 @@ def test_two_runs_on_one_report_dir_do_not_interleave(tmp_path):
     with fleet(tmp_path, [host]) as lab:
         report_dir = str(tmp_path / 'shared')
         lock = os.path.join(report_dir, '.port25-report.lock')
-        with subprocess.Popen(playbook_command('remediate', lab.inventory_path, {'report_dir': report_dir}), env=env(),
+        with subprocess.Popen(playbook_command('remediate', lab.inventory_path, {'report_dir': report_dir}), env=make_env(),
                               cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as first:
             assert wait_for(lambda: os.path.exists(lock), 60), 'the first run never locked the report directory'
-            second = playbook('compliance', lab.inventory_path, tmp_path, 'shared')
+            second = collection_playbook('compliance', lab.inventory_path, tmp_path, 'shared')
             first_output = first.communicate(timeout=300)[0]
         assert first.returncode == 0, first_output
         assert second.rc != 0

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import re
 
-from ansible_collections.mailops.port25.tests.integration.remediation_helpers import (
-    KB_HOST, adhoc, fleet, invoke_requests, port_owner, renamed, scenario_hosts, service_record, services)
+from ansible_collections.mailops.port25.tests.integration.helpers import (
+    KB_HOST, adhoc_process, fleet, invoke_requests, port_owner, renamed, scenario_hosts, service_record, services)
 
 _RESULT = re.compile(r'^(\S+) \| (\w+)!? => (\{.*?^\})', re.MULTILINE | re.DOTALL)
 
@@ -20,7 +20,7 @@ def results(completed):
 
 
 def service(lab, args, *options, host=KB_HOST):
-    completed = adhoc(lab.inventory_path, host, 'mailops.port25.service', args, *options)
+    completed = adhoc_process(lab.inventory_path, host, 'mailops.port25.service', args, *options)
     found = results(completed)
     assert host in found, completed.stdout + completed.stderr
     return found[host]
