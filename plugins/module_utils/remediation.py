@@ -330,10 +330,11 @@ def _greeting_problem(entry, service):
 def verify(actions, before, after):
     """What is still wrong after the actions were made (an empty list: verified).
 
-    Each started service must own its ports (on the port host: through the WinSock Proxy service), the SMTP service
-    must no longer hold a port of a host where it was stopped, no new bind-failure error event (newer than the newest
-    one the diagnosis saw) may have been written, and, last, each port of a started service must greet with that
-    service's software when the greeting was read (the proof on the wire, KB Q146157).
+    A started service must own the KB's port when it is its port (on the port host: through the WinSock Proxy
+    service), and no other program may hold its other ports (a port it does not listen on is its configuration, not
+    a conflict); the SMTP service must no longer hold a port of a host where it was stopped; no new bind-failure error
+    event (newer than the newest one the diagnosis saw) may have been written; and, last, each port a started service
+    holds must greet with that service's software when the greeting was read (the proof on the wire, KB Q146157).
     """
     problems = []
     entries = port_entries(dict(after, port=after.get('port', before.get('port'))))
@@ -343,7 +344,8 @@ def verify(actions, before, after):
             owner = entry['owner']
             # (A diagnosis that does not name its mail service: its port is the one the started service needs.)
             mine = _same(entry['service'], service) or (entry['service'] is None and entry is entries[0])
-            if mine and owner['kind'] != 'mail_service':
+            wrong = owner['kind'] != 'mail_service' if entry is entries[0] else owner['kind'] not in ('mail_service', 'none')
+            if mine and wrong:
                 problems.append('port %s is held by %s (%s), not by %s'
                                 % (_port_name(entry), owner.get('process') or 'nobody', owner['kind'], service))
     for host in set(a.get('host') for a in actions if a['action'] == 'stop'):
@@ -358,7 +360,8 @@ def verify(actions, before, after):
     if not problems:
         for service in started:
             for entry in after.get('ports') or ():
-                problem = _greeting_problem(entry, service) if _same(entry['service'], service) else None
+                held = (entry.get('owner') or {}).get('kind') == 'mail_service'
+                problem = _greeting_problem(entry, service) if held and _same(entry['service'], service) else None
                 if problem:
                     problems.append(problem)
     return problems

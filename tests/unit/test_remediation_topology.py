@@ -156,10 +156,13 @@ def test_verify_every_port_of_a_started_service():
     actions = plan(ex2019())['actions']
     after = ex2019(('stopped', 'disabled'), held=owner('mail_service', 'EdgeTransport.exe', ['MSExchangeTransport']))
     after['port_services'][1]['state'] = 'running'
-    assert remediation.verify(actions, ex2019(), after) == [
-        'port 465 is held by nobody (none), not by MSExchangeTransport']
-    after['ports'][2]['owner'] = after['ports'][1]['owner']
+    # 465 free: the Transport service does not listen there (its configuration), no other program does.
     assert remediation.verify(actions, ex2019(), after) == []
+    after['ports'][2]['owner'] = owner('other', 'relay.exe')
+    assert remediation.verify(actions, ex2019(), after) == ['port 465 is held by relay.exe (other), not by MSExchangeTransport']
+    after['ports'][2]['owner'] = after['ports'][1]['owner']
+    after['ports'][1]['greeting'] = {'text': 'relay ready', 'error': None, 'matches': False, 'expected_name': 'Exchange'}
+    assert remediation.verify(actions, ex2019(), after) == ['port 2525 answers "relay ready", not Exchange']
 
 
 def test_the_record_names_the_port_host_and_keeps_every_port():

@@ -123,7 +123,9 @@ def diagnose(client, params, port_client=None):
     if port in remote_ports:
         # The KB's port is not on this host: "nothing listens" here is not a finding, the port host's owner is the owner.
         result['findings'] = [item for item in findings if item['code'] != 'PORT_FREE']
-        result['owner'] = topology.owner_of(entries, port) or diagnosis.port_owner([], [{'class': 'MSFT_NetTCPConnection'}])
+        result['owner'] = topology.owner_of(entries, port) or dict(
+            diagnosis.port_owner([]), kind='unknown', note='is not known: the port is bound on another host (a WinSock Proxy remote '
+                                                           'bind) that is not checked; set port_host')
     result['findings'] += topology.findings(result, view, port_host_names(params, port_client))
     if params.get('greeting'):
         greet(entries, client, port_client, opts)

@@ -23,22 +23,6 @@ IMS = ' ESMTP Server (Microsoft Exchange Internet Mail Service 5.5.2653.13) read
 EXCHANGE = ' Microsoft ESMTP MAIL Service ready at '
 
 
-def require_wire(lab):
-    """Greetings need the real SMTP ports; in CI (root) they must be there, elsewhere the test says why it skips."""
-    if not lab.smtp.get('served'):
-        if os.environ.get('CI'):
-            pytest.fail('the lab could not serve SMTP greetings in CI: %s' % lab.smtp.get('reason'))
-        pytest.skip(lab.smtp.get('reason') or 'SMTP greetings are not served')
-
-
-def greet(address, port=25):
-    """(code, text) of the greeting, read with smtplib, then QUIT."""
-    client = smtplib.SMTP(timeout=5)
-    code, text = client.connect(address, port)
-    client.quit()
-    return code, text.decode()
-
-
 def refused(address, port=25):
     try:
         socket.create_connection((address, port), timeout=2).close()
@@ -56,9 +40,9 @@ def wait(check, seconds=10):
 
 def test_the_kb_topology_on_the_wire(tmp_path):
     with testing.running_fleet([KB_FILE], tmp_path / 'state') as lab:
-        require_wire(lab)
+        testing.require_smtp(lab)
         mail, proxy = lab.hosts['ex55-wsp']['ansible_host'], lab.hosts['wsp-proxy']['ansible_host']
-        assert greet(proxy) == (220, 'WSP-PROXY.lab.test' + IIS + greet(proxy)[1].split(' ready at ')[1])
+        assert testing.smtp_greeting(proxy) == (220, 'WSP-PROXY.lab.test' + IIS + testing.smtp_greeting(proxy)[1].split(' ready at ')[1])
         assert refused(mail)                                   # the Exchange host listens on no port 25 of its own
         to_proxy = testing.ServiceClient.over(testing.pywinrm_protocol(lab, 'wsp-proxy'))
         to_mail = testing.ServiceClient.over(testing.pywinrm_protocol(lab, 'ex55-wsp'))
@@ -67,7 +51,7 @@ def test_the_kb_topology_on_the_wire(tmp_path):
         assert to_mail.invoke('StartService', 'MSExchangeIMC') == 0
         wait(lambda: to_mail.service('MSExchangeIMC')['ServiceSpecificExitCode'] == '10048' and
              to_mail.service('MSExchangeIMC')['State'] == 'Stopped')
-        assert 'Version:' in greet(proxy)[1]
+        assert 'Version:' in testing.smtp_greeting(proxy)[1]
 
         # The fix: SMTPSVC stopped on the proxy closes its socket; the IMS's start opens the proxy's port for it,
         # without another request (the socket follows the model's clock).
@@ -76,7 +60,7 @@ def test_the_kb_topology_on_the_wire(tmp_path):
         wait(lambda: refused(proxy))
         assert to_mail.invoke('StartService', 'MSExchangeIMC') == 0
         wait(lambda: not refused(proxy))
-        assert greet(proxy) == (220, 'EX55-WSP.lab.test' + IMS)
+        assert testing.smtp_greeting(proxy) == (220, 'EX55-WSP.lab.test' + IMS)
         assert refused(mail)
         pid = int(to_proxy.service('WSPSRV')['ProcessId'])
         assert to_proxy.listeners(25) == [pid]                 # WMI on the proxy: WSPSRV's process holds it
@@ -98,16 +82,16 @@ def test_every_owner_greets_its_own_way(tmp_path):
     spec = testing.write_scenario(tmp_path / 'greet.yml', hosts)
     ex2019 = os.path.join(SCENARIOS, 'ex2019-iis-smtp.yml')
     with testing.running_fleet([spec, ex2019], tmp_path / 'state') as lab:
-        require_wire(lab)
+        testing.require_smtp(lab)
         address = dict((name, host['ansible_host']) for name, host in lab.hosts.items())
-        code, text = greet(address['ex55'])                    # IIS SMTP holds 25 on the small Exchange 5.5 host
+        code, text = testing.smtp_greeting(address['ex55'])                    # IIS SMTP holds 25 on the small Exchange 5.5 host
         assert code == 220 and text.startswith('EX55.lab.test' + IIS)
-        code, text = greet(address['ex2019-iis-smtp'], 2525)    # the Exchange 2019 Transport service
+        code, text = testing.smtp_greeting(address['ex2019-iis-smtp'], 2525)    # the Exchange 2019 Transport service
         assert code == 220 and text.startswith('EX2019-IIS-SMTP.lab.test' + EXCHANGE)
-        assert greet(address['ex2019-iis-smtp'], 475)[1].startswith('EX2019-IIS-SMTP.lab.test' + EXCHANGE)
+        assert testing.smtp_greeting(address['ex2019-iis-smtp'], 475)[1].startswith('EX2019-IIS-SMTP.lab.test' + EXCHANGE)
         assert refused(address['ex2019-iis-smtp'], 717)        # the front end is stopped: its ports are closed
         # KB Q146157's silent conflict: WMI shows the IMS holding 25, another program answers.
-        assert greet(address['ex55-silent']) == (220, 'EX55-SILENT.lab.test ESMTP MailScan gateway ready')
+        assert testing.smtp_greeting(address['ex55-silent']) == (220, 'EX55-SILENT.lab.test ESMTP MailScan gateway ready')
         # A listener that accepts and never greets.
         with socket.create_connection((address['tarpit'], 25), timeout=5) as sock:
             sock.settimeout(1.5)

@@ -19,6 +19,7 @@ import json
 import os
 import random
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -213,6 +214,27 @@ def running_fleet(spec_paths=None, state_dir=None, http_port=None, https_port=No
 
 
 # helpers for clients in tests ------------------------------------------------------------------
+
+def require_smtp(lab):
+    """Greetings need the real SMTP ports: in CI (root, ``CI`` set) they must be served, elsewhere the test skips
+    saying why."""
+    import pytest  # pylint: disable=import-outside-toplevel  # only tests call this
+    if not lab.smtp.get('served'):
+        if os.environ.get('CI'):
+            pytest.fail('the lab could not serve SMTP greetings in CI: %s' % lab.smtp.get('reason'))
+        pytest.skip(lab.smtp.get('reason') or 'SMTP greetings are not served')
+
+
+def smtp_greeting(address, port=25):
+    """``(code, text)`` of a greeting as Python's smtplib reads it (then QUIT), or None when the port refuses."""
+    client = smtplib.SMTP(timeout=5)
+    try:
+        code, text = client.connect(address, port)
+    except ConnectionRefusedError:
+        return None
+    client.quit()
+    return code, text.decode()
+
 
 LAB_USER = 'LAB\\ansible'
 LAB_PASSWORD = 'Lab-Passw0rd!'
