@@ -151,8 +151,8 @@ def smtp_findings(smtp_service, smtp_is_transport):
     name = smtp_service['name']
     if smtp_is_transport:
         return [finding('SMTP_SERVICE_IS_TRANSPORT', 'info',
-                         '%s is the Exchange transport on this host (Exchange 2000/2003): it must keep running and '
-                         'must never be disabled; look for another program on the port instead.' % name, KB_STEP_SMTP)]
+                        '%s is the Exchange transport on this host (Exchange 2000/2003): it must keep running and '
+                        'must never be disabled; look for another program on the port instead.' % name, KB_STEP_SMTP)]
     start_mode = smtp_service.get('start_mode')
     if start_mode == 'disabled':
         return []
@@ -160,9 +160,9 @@ def smtp_findings(smtp_service, smtp_is_transport):
     # port, domain.md 1.4), so it is an error even while the service is stopped; manual is a warning.
     severity = 'warning' if start_mode == 'manual' else 'error'
     return [finding('SMTP_SERVICE_ENABLED', severity,
-                     '%s is %s with start mode %s: it can start again and take the port; stop it and set it to disabled '
-                     '(KB Q181420: "stop and disable the SMTP service from starting").'
-                     % (name, smtp_service.get('state'), start_mode), KB_STEP_SMTP)]
+                    '%s is %s with start mode %s: it can start again and take the port; stop it and set it to disabled '
+                    '(KB Q181420: "stop and disable the SMTP service from starting").'
+                    % (name, smtp_service.get('state'), start_mode), KB_STEP_SMTP)]
 
 
 def mail_findings(mail_service):
@@ -180,7 +180,7 @@ def mail_findings(mail_service):
     # A start in progress is not yet a failure; anything else means the mail service is not serving.
     severity = 'warning' if state == 'start_pending' else 'error'
     return [finding('MAIL_SERVICE_NOT_RUNNING', severity, 'The mail service %s is %s (start mode %s).'
-                     % (name, state, mail_service.get('start_mode')), KB_SYMPTOMS)]
+                    % (name, state, mail_service.get('start_mode')), KB_SYMPTOMS)]
 
 
 def _event_findings(events, mail_service, window_hours):
@@ -204,14 +204,14 @@ def antivirus_findings(products):
     names = ', '.join('%s %s%s' % (p['vendor'], p['product'], ' (scans mail)' if p['mail_scanning'] else '') for p in others)
     severity = 'warning' if any(p['mail_scanning'] for p in others) else 'info'
     return [finding('ANTIVIRUS_PRESENT', severity,
-                     'Antivirus present: %s. The KB names antivirus as a possible contributor: test with it disabled '
-                     'and contact the vendor; automation never stops it.' % names, KB_STEP_ANTIVIRUS)]
+                    'Antivirus present: %s. The KB names antivirus as a possible contributor: test with it disabled '
+                    'and contact the vendor; automation never stops it.' % names, KB_STEP_ANTIVIRUS)]
 
 
 def gap_findings(gaps):
     """One DATA_GAP per class that could not be read (an error when it hides the owner)."""
     return [finding('DATA_GAP', 'error' if gap.get('class') in OWNER_CLASSES else 'warning',
-                     '%s could not be read: %s.' % (gap.get('class'), gap.get('error')), None) for gap in gaps]
+                    '%s could not be read: %s.' % (gap.get('class'), gap.get('error')), None) for gap in gaps]
 
 
 def diagnose(port, profile, listeners, smtp_service, mail_service, products, events, gaps, catalogue, window_hours=72):

@@ -552,5 +552,8 @@ def rollback_plan(entry, current, ctx, force=False, port_host=None):
 
 def refusal_flags(refused, predicted):
     verb = _tense(predicted, 'was not rolled back', 'would not be rolled back')
-    return [_flag('ROLLBACK_REFUSED', '%s%s %s: %s.' % (item['service'], ' on %s' % item['host'] if item.get('host') else '', verb,
-                                                      item['reason'])) for item in refused]
+    flags = []
+    for item in refused:
+        where = ' on %s' % item['host'] if item.get('host') else ''
+        flags.append(_flag('ROLLBACK_REFUSED', '%s%s %s: %s.' % (item['service'], where, verb, item['reason'])))
+    return flags

@@ -84,8 +84,8 @@ def _bind_text(remote, service):
 
 
 def _same_host(proxy, names):
-    first = str(proxy).split('.')[0].lower()
-    return any(str(name).split('.')[0].lower() == first for name in names if name)
+    first = str(proxy).split('.', maxsplit=1)[0].lower()
+    return any(str(name).split('.', maxsplit=1)[0].lower() == first for name in names if name)
 
 
 def findings(result, view, port_host_names=()):

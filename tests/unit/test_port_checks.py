@@ -60,8 +60,8 @@ LISTENERS = [listener(25, 4100, 'MSExchangeFrontendTransport.exe', [FET]), liste
              listener(465, 5500, 'avproxy.exe')]
 
 
-def judged(services=SERVICES, gaps=(), remote=()):
-    return port_checks.judge(EX2013, LISTENERS, 'SMTPSVC', False, CATALOGUE, list(gaps), services, remote)
+def judged(services=None, gaps=(), remote=()):
+    return port_checks.judge(EX2013, LISTENERS, 'SMTPSVC', False, CATALOGUE, list(gaps), SERVICES if services is None else services, remote)
 
 
 def test_each_port_has_its_owner_and_verdict():
@@ -134,8 +134,8 @@ def test_who_holds_a_remote_port(held_by, imc_state, kind, verdict):
     assert topology.owner_of(entries, 25)['host'] == 'proxy01'
 
 
-def result_of(entries, mail_state='stopped', remote=REMOTE):
-    return {'remote_bind': remote, 'mail_service': service('MSExchangeIMC', mail_state), 'ports': entries}
+def result_of(entries, mail_state='stopped'):
+    return {'remote_bind': REMOTE, 'mail_service': service('MSExchangeIMC', mail_state), 'ports': entries}
 
 
 @pytest.mark.parametrize('mail_state, severity', [('stopped', 'error'), ('running', 'warning')])

@@ -30,8 +30,9 @@ WSPSRV = owner('mail_service', 'wspsrv.exe', ['WSPSRV'])
 AV_THERE = owner('antivirus', 'TmProxy.exe', ['TmProxy'], product={'vendor': 'Trend Micro', 'product': 'OfficeScan / Apex One'})
 
 
-def kb_topology(held_by=SMTP_THERE, proxy_smtp=None, detected_there='msproxy2', imc='stopped', proxy_gaps=()):
+def kb_topology(held_by=None, proxy_smtp=None, detected_there='msproxy2', imc='stopped', proxy_gaps=()):
     """The Exchange 5.5 host (no SMTP service of its own) and its proxy, where the port is."""
+    held_by = SMTP_THERE if held_by is None else held_by
     entry = {'port': 25, 'service': 'MSExchangeIMC', 'host': 'proxy01', 'owner': held_by, 'verdict': 'x', 'greeting': None}
     return {'host': 'ex55', 'port': 25, 'profile': 'exchange55', 'detected_profile': 'exchange55',
             'owner': dict(held_by, host='proxy01'), 'smtp_service': dict(svc('SMTPSVC', exists=False), is_transport=False),
@@ -96,7 +97,8 @@ def test_nothing_but_the_smtp_service_is_ever_changed_on_the_port_host(name):
 
 
 # Exchange 2019: the Transport service's 2525 held by an IIS SMTP virtual server moved there; the front end runs.
-def ex2019(smtp_state=('running', 'auto'), held=SMTP_THERE):
+def ex2019(smtp_state=('running', 'auto'), held=None):
+    held = SMTP_THERE if held is None else held
     fet, transport = svc('MSExchangeFrontEndTransport'), svc('MSExchangeTransport', 'stopped')
     return {'host': 'ex2019', 'port': 25, 'profile': 'exchange2013', 'detected_profile': 'exchange2013',
             'owner': owner('mail_service', 'MSExchangeFrontendTransport.exe', ['MSExchangeFrontEndTransport']),
