@@ -37,6 +37,14 @@ SUPPORTS_CHECK_MODE = True
 PROFILE_PORTS = sorted(set(number for name in profiles.PROFILE_NAMES for number, _service in profiles.listeners(name)))
 
 
+def check_params(params, host):
+    hq.check_port(host, params['port'])
+    hq.check_window(host, params['event_window_hours'], 'event_window_hours')
+    hq.check_name(host, params['smtp_service'], 'smtp_service')
+    hq.check_name(host, params.get('mail_service'), 'mail_service')
+    hq.check_catalogue(host, params.get('antivirus_catalogue'))
+
+
 def run(client, params, check_mode=False, diff=False):  # pylint: disable=unused-argument
     """Read-only: check mode and diff change nothing here."""
     port_client = port_host.open_client(params, params.get('host_name'))
@@ -47,16 +55,20 @@ def run(client, params, check_mode=False, diff=False):  # pylint: disable=unused
             port_client.close()
 
 
-def checked(client, params):
-    """Every option checked before the first request: bad input changes nothing and costs no round trip."""
-    host = getattr(client, 'host', None)
+def check_params(params, host):
+    """Every option checked before the client exists: bad input changes nothing and costs no round trip."""
+    options(params, host)
+
+
+def options(params, host):
+    """The checked options and what is derived from them (the ports wanted, the compiled greeting pattern)."""
     return {
-        'port': hq.check_port(client, params['port']),
+        'port': hq.check_port(host, params['port']),
         'ports': port_checks.check_option(params.get('ports'), host),
-        'window': hq.check_window(client, params['event_window_hours'], 'event_window_hours'),
-        'smtp_name': hq.check_name(client, params['smtp_service'], 'smtp_service'),
-        'mail_option': hq.check_name(client, params.get('mail_service'), 'mail_service'),
-        'catalogue': hq.check_catalogue(client, params.get('antivirus_catalogue')),
+        'window': hq.check_window(host, params['event_window_hours'], 'event_window_hours'),
+        'smtp_name': hq.check_name(host, params['smtp_service'], 'smtp_service'),
+        'mail_option': hq.check_name(host, params.get('mail_service'), 'mail_service'),
+        'catalogue': hq.check_catalogue(host, params.get('antivirus_catalogue')),
         'pattern': smtp_greeting.check_pattern(params.get('greeting_pattern'), host),
         'greeting_timeout': smtp_greeting.check_timeout(params.get('greeting_timeout', 10), host),
         'port_host': port_host.check(params, params.get('host_name') or host),
@@ -64,8 +76,11 @@ def checked(client, params):
 
 
 def diagnose(client, params, port_client=None):
-    """The diagnosis result and the antivirus catalogue it used (the conflict module's rules need both)."""
-    opts = checked(client, params)
+    """The diagnosis result and the antivirus catalogue it used (the conflict module's rules need both).
+
+    ``params`` have passed ``check_params``; deriving them again here costs no request.
+    """
+    opts = options(params, client.host)
     port, catalogue, smtp_name = opts['port'], opts['catalogue'], opts['smtp_name']
 
     gaps = []
