@@ -23,7 +23,7 @@ for path in (os.path.join(ROOT, 'tests', 'lab'), os.path.join(ROOT, 'tests', 'in
     if path not in sys.path:
         sys.path.insert(0, path)
 
-from conftest import adhoc, make_env  # noqa: E402  pylint: disable=wrong-import-position
+from helpers import adhoc, make_env  # noqa: E402  pylint: disable=wrong-import-position
 from requests_per_host import breakdown  # noqa: E402  pylint: disable=wrong-import-position
 from winlab.testing import running_fleet  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -39,7 +39,7 @@ def main():
             print('  %-34s %-10s ' % ('run / host', 'compliant') + ' '.join('%9s' % c for c in columns))
             for label, args in (('without port_host', {}), ('with port_host=%s' % PROXY, {'port_host': PROXY})):
                 seen = dict((name, len(lab.requests(name))) for name in (MAIL, PROXY))
-                result = adhoc(make_env(), work, lab.inventory_path, 'mailops.port25.conflict_info', args, pattern=MAIL)
+                result = adhoc(make_env(), work, lab.inventory_path, 'mailops.port25.conflict_info', args or None, pattern=MAIL)
                 res = result.results.get(MAIL) or {}
                 if 'compliant' not in res:
                     raise SystemExit('conflict_info failed:\n%s' % result.stdout[-3000:])
