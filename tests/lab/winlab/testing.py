@@ -12,6 +12,7 @@ Ports are picked free for every start (other fleets run on this machine at the s
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -162,6 +163,40 @@ def running_fleet(spec_paths=None, state_dir=None, http_port=None, https_port=No
 
 # helpers for clients in tests ------------------------------------------------------------------
 
+_CCACHES = itertools.count(1)
+
+
+@contextlib.contextmanager
+def kerberos_ticket(lab, principal=None, password=None):
+    """The lab user's ticket (or `principal`'s) in a fresh in-memory credential cache, made the default cache of
+    this process (KRB5CCNAME, with KRB5_CONFIG the lab's krb5.conf) while the block runs; yields the cache name.
+
+    Like kinit, without a file or a child process: gssapi asks the lab's KDC with the password."""
+    import gssapi.raw  # pylint: disable=import-outside-toplevel  # only Kerberos tests need it
+    import krb5  # pylint: disable=import-outside-toplevel
+    if principal is None:
+        first = next(h for h in lab.hosts.values() if h['ansible_winrm_transport'] == 'kerberos')
+        principal, password = first['ansible_user'], first['ansible_password']
+    saved = {name: os.environ.get(name) for name in ('KRB5_CONFIG', 'KRB5CCNAME')}
+    ccache = 'MEMORY:winlab-test-%d' % next(_CCACHES)
+    os.environ['KRB5_CONFIG'] = lab.ready['krb5_conf']
+    try:
+        creds = gssapi.raw.acquire_cred_with_password(gssapi.raw.import_name(principal.encode(), gssapi.raw.NameType.user),
+                                                      password.encode(), usage='initiate').creds
+        gssapi.raw.store_cred_into({b'ccache': ccache.encode()}, creds, usage='initiate', overwrite=True)
+        os.environ['KRB5CCNAME'] = ccache
+        yield ccache
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        context = krb5.init_context()
+        with contextlib.suppress(krb5.Krb5Error):
+            krb5.cc_destroy(context, krb5.cc_resolve(context, ccache.encode()))
+
+
 LAB_USER = 'LAB\\ansible'
 LAB_PASSWORD = 'Lab-Passw0rd!'
 CIMV2 = 'http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/'
@@ -225,11 +260,17 @@ def _xml_escape(text):
 
 
 def pywinrm_protocol(lab, name, **overrides):
-    """A winrm.protocol.Protocol for a lab host, configured from the inventory the way Ansible's plugin would."""
+    """A winrm.protocol.Protocol for a lab host, configured from the inventory the way Ansible's plugin would.
+
+    Kerberos hosts need a ticket for the user in the default credential cache (see kerberos_ticket)."""
     import winrm.protocol  # pylint: disable=import-outside-toplevel  # only tests that drive pywinrm need it
     host = lab.hosts[name]
     kwargs = {'endpoint': lab.endpoint(name), 'transport': host['ansible_winrm_transport'],
-              'username': host['ansible_user'], 'password': host['ansible_password']}
+              'username': host['ansible_user'], 'password': host.get('ansible_password')}
+    if 'ansible_winrm_kerberos_hostname_override' in host:
+        kwargs['kerberos_hostname_override'] = host['ansible_winrm_kerberos_hostname_override']
+    if 'ansible_winrm_cert_pem' in host:
+        kwargs.update(cert_pem=host['ansible_winrm_cert_pem'], cert_key_pem=host['ansible_winrm_cert_key_pem'])
     if host['ansible_winrm_scheme'] == 'https':
         kwargs['server_cert_validation'] = 'validate'
         kwargs['ca_trust_path'] = host['ansible_winrm_ca_trust_path']
