@@ -42,7 +42,8 @@ def test_argspec_names_env_fallbacks_and_no_log():
     assert sorted(spec) == sorted([
         "winrm_host", "winrm_port", "winrm_scheme", "winrm_path", "winrm_transport", "winrm_user", "winrm_password",
         "winrm_cert_validation", "winrm_ca_trust_path", "winrm_cert_pem", "winrm_cert_key_pem", "winrm_message_encryption",
-        "winrm_operation_timeout", "winrm_read_timeout", "winrm_allow_basic_over_http"])
+        "winrm_operation_timeout", "winrm_read_timeout", "winrm_allow_basic_over_http", "winrm_kerberos_hostname_override",
+        "winrm_kerberos_delegation", "winrm_kinit_mode"])
     for name, option in spec.items():
         assert option["fallback"][1] == ["MAILOPS_WINRM_" + name[len("winrm_"):].upper()]
     assert spec["winrm_password"]["no_log"] is True

@@ -9,17 +9,22 @@ import glob
 import hashlib
 import os
 import ssl
+import subprocess
+import sys
 import time
+
+import xml.etree.ElementTree as ET
 
 import pytest
 import requests
 import spnego
 import spnego.channel_bindings
 import winrm.exceptions
-import xml.etree.ElementTree as ET
 from pypsrp.wsman import WSMan
 
 from winlab import kdc, testing
+
+testing.require_kerberos()
 
 WIN32_SERVICE = testing.CIMV2 + 'Win32_Service'
 HOSTS = {
@@ -241,3 +246,20 @@ def test_missing_kdc_tools_are_named(monkeypatch):
     monkeypatch.setenv('PATH', '/nonexistent')
     with pytest.raises(kdc.KerberosSetupError, match='install the Debian packages krb5-kdc and krb5-admin-server'):
         kdc.find_tool('krb5kdc')
+
+
+def test_ansible_raw_through_the_winrm_connection_plugin_with_kerberos(krb_lab):
+    """Ansible's own winrm connection runs kinit itself (managed mode, the password from the inventory); the lab's
+    inventory passes KRB5_CONFIG on to it (ansible_winrm_kinit_env_vars)."""
+    scratch = os.path.join(krb_lab.state_dir, 'ansible-tmp')
+    env = {k: v for k, v in os.environ.items() if k != 'KRB5CCNAME'}
+    env.update(ANSIBLE_HOST_KEY_CHECKING='False', ANSIBLE_NOCOLOR='1', ANSIBLE_STDOUT_CALLBACK='default',
+               ANSIBLE_LOCAL_TEMP=scratch, TMPDIR=krb_lab.state_dir, KRB5_CONFIG=krb_lab.ready['krb5_conf'],
+               PATH=os.pathsep.join([os.path.dirname(sys.executable), env.get('PATH', '')]))
+    ansible = os.path.join(os.path.dirname(sys.executable), 'ansible')
+    for host in ('kh', 'ks'):
+        proc = subprocess.run([ansible, '-i', krb_lab.inventory_path, host, '-m', 'raw', '-a', 'sc query SMTPSVC'],
+                              capture_output=True, text=True, env=env, timeout=120, check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert 'SERVICE_NAME: SMTPSVC' in proc.stdout and 'RUNNING' in proc.stdout
+        assert {r['auth'] for r in krb_lab.requests(host)[-3:]} <= {'kerberos', 'none'}

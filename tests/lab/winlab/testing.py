@@ -12,6 +12,7 @@ Ports are picked free for every start (other fleets run on this machine at the s
 from __future__ import annotations
 
 import contextlib
+import importlib
 import itertools
 import json
 import os
@@ -24,7 +25,7 @@ import time
 
 import yaml
 
-from winlab import reqlog
+from winlab import kdc, reqlog
 
 LAB_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXIT_LISTEN = 3     # cli.EXIT_LISTEN: a port was taken between picking it and binding it
@@ -164,6 +165,36 @@ def running_fleet(spec_paths=None, state_dir=None, http_port=None, https_port=No
 # helpers for clients in tests ------------------------------------------------------------------
 
 _CCACHES = itertools.count(1)
+
+
+def kerberos_missing():
+    """What this machine lacks for the Kerberos tests (Python bindings, MIT tools), or '' when nothing."""
+    missing = []
+    for module in ('gssapi', 'krb5', 'kerberos'):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append('the Python package %s' % ('pykerberos' if module == 'kerberos' else module))
+    for tool in kdc.TOOLS + ('kinit',):
+        try:
+            kdc.find_tool(tool)
+        except kdc.KerberosSetupError:
+            missing.append(tool)
+    return ', '.join(missing)
+
+
+def require_kerberos():
+    """Call at the top of a Kerberos test module: skips it when this machine lacks Kerberos, and fails the run
+    instead under CI=true, where make test has installed everything (a skip there would hide a broken set-up)."""
+    import pytest  # pylint: disable=import-outside-toplevel  # winlab.testing is also used outside pytest
+    missing = kerberos_missing()
+    if not missing:
+        return
+    message = 'Kerberos tests need %s (make test installs them: Debian packages krb5-kdc krb5-admin-server krb5-user ' \
+              'libkrb5-dev, and requirements/dev.txt)' % missing
+    if os.environ.get('CI') == 'true':
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message, allow_module_level=True)
 
 
 @contextlib.contextmanager
