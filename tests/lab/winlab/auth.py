@@ -24,8 +24,8 @@ import logging
 import spnego.channel_bindings
 
 from winlab import auth_certificate, auth_credssp, auth_kerberos, auth_ntlm, sealing, tokens
-from winlab.auth_ntlm import principal_matches, sends_channel_bindings, write_user_file  # noqa: F401  (the lab's API)
-from winlab.sealing import EncryptionError  # noqa: F401  pylint: disable=unused-import  (server.py catches it here)
+from winlab.auth_ntlm import principal_matches, sends_channel_bindings
+from winlab.sealing import EncryptionError
 
 LOG = logging.getLogger('winlab.auth')
 ENCRYPTED_PROTOCOL = sealing.SPNEGO_PROTOCOL

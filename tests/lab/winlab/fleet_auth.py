@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 
 from winlab import auth as lab_auth
-from winlab import auth_credssp, auth_kerberos, kdc, tls
+from winlab import auth_credssp, auth_kerberos, auth_ntlm, kdc, tls
 
 
 class FleetAuthError(Exception):
@@ -86,7 +86,7 @@ class FleetAuth:
         key = (spec.username, spec.password)
         if key not in self._user_files:
             try:
-                self._user_files[key] = lab_auth.write_user_file(os.path.join(self.state_dir, 'ntlm'),
+                self._user_files[key] = auth_ntlm.write_user_file(os.path.join(self.state_dir, 'ntlm'),
                                                                  spec.username, spec.password)
             except ValueError as exc:
                 raise FleetAuthError('host %s: %s' % (spec.name, exc)) from None

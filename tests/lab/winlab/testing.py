@@ -206,8 +206,10 @@ def kerberos_ticket(lab, principal=None, password=None):
     import gssapi.raw  # pylint: disable=import-outside-toplevel  # only Kerberos tests need it
     import krb5  # pylint: disable=import-outside-toplevel
     if principal is None:
-        first = next(h for h in lab.hosts.values() if h['ansible_winrm_transport'] == 'kerberos')
-        principal, password = first['ansible_user'], first['ansible_password']
+        kerberos_hosts = [h for h in lab.hosts.values() if h['ansible_winrm_transport'] == 'kerberos']
+        if not kerberos_hosts:
+            raise ValueError('the fleet has no Kerberos host: give principal and password')
+        principal, password = kerberos_hosts[0]['ansible_user'], kerberos_hosts[0]['ansible_password']
     saved = {name: os.environ.get(name) for name in ('KRB5_CONFIG', 'KRB5CCNAME')}
     ccache = 'MEMORY:winlab-test-%d' % next(_CCACHES)
     os.environ['KRB5_CONFIG'] = lab.ready['krb5_conf']
