@@ -229,13 +229,13 @@ def test_the_kdc_is_a_child_stopped_with_the_fleet_and_nothing_lands_outside_the
 
 
 def test_fleet_refuses_two_realms_and_a_shared_fqdn(tmp_path):
-    spec = testing.write_scenario(tmp_path / 'k.yml', [testing.small_host('a', auth=['kerberos']),
-                                                        testing.small_host('b', auth=['kerberos'], realm='OTHER.TEST')])
+    hosts = [testing.small_host('a', auth=['kerberos']), testing.small_host('b', auth=['kerberos'], realm='OTHER.TEST')]
+    spec = testing.write_scenario(tmp_path / 'k.yml', hosts)
     with pytest.raises(testing.FleetStartError, match='one KDC per fleet: the Kerberos hosts name the realms LAB.TEST, OTHER.TEST'):
         with testing.running_fleet([spec], tmp_path / 'state'):
             pass
-    spec = testing.write_scenario(tmp_path / 'k2.yml', [testing.small_host('a', auth=['kerberos'], fqdn='x.lab.test'),
-                                                         testing.small_host('b', auth=['kerberos'], fqdn='x.lab.test')])
+    hosts = [testing.small_host(name, auth=['kerberos'], fqdn='x.lab.test') for name in ('a', 'b')]
+    spec = testing.write_scenario(tmp_path / 'k2.yml', hosts)
     with pytest.raises(testing.FleetStartError, match='hosts a and b have the same fqdn x.lab.test'):
         with testing.running_fleet([spec], tmp_path / 'state2'):
             pass

@@ -218,8 +218,8 @@ class ConnectionAuth:
                 self._reset()
                 return self._unauthorized('credssp')
             return AuthResult('credssp', False, [('WWW-Authenticate', 'CredSSP ' + base64.b64encode(out).decode())])
-        if self.host_auth.refuse or not auth_credssp.credentials_match(self.context, self.host_auth.username,
-                                                                         self.host_auth.password):
+        user, password = self.host_auth.username, self.host_auth.password
+        if self.host_auth.refuse or not auth_credssp.credentials_match(self.context, user, password):
             self._reset()
             return self._unauthorized('credssp')
         self.protocol = 'credssp'

@@ -106,8 +106,8 @@ class Fleet:
         self.https_port = https_port
         self.addresses = assign_addresses(specs, subnet)
         os.makedirs(self.state_dir, exist_ok=True)
-        self.tls = tls.ensure_certificates(self.state_dir, list(self.addresses.values()),
-                                          [s.name for s in specs] + [s.host_fqdn for s in specs if 'kerberos' in s.auth])
+        names = [s.name for s in specs] + [s.host_fqdn for s in specs if 'kerberos' in s.auth]
+        self.tls = tls.ensure_certificates(self.state_dir, list(self.addresses.values()), names)
         try:
             self.auth = fleet_auth.FleetAuth(specs, self.state_dir, self.tls)
         except fleet_auth.FleetAuthError as exc:

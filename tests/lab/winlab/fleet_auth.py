@@ -86,8 +86,8 @@ class FleetAuth:
         key = (spec.username, spec.password)
         if key not in self._user_files:
             try:
-                self._user_files[key] = auth_ntlm.write_user_file(os.path.join(self.state_dir, 'ntlm'),
-                                                                 spec.username, spec.password)
+                directory = os.path.join(self.state_dir, 'ntlm')
+                self._user_files[key] = auth_ntlm.write_user_file(directory, spec.username, spec.password)
             except ValueError as exc:
                 raise FleetAuthError('host %s: %s' % (spec.name, exc)) from None
         return self._user_files[key]
