@@ -9,6 +9,7 @@ import base64
 import http.client
 import os
 import re
+import ssl
 import traceback
 
 from ansible.module_utils.common.parameters import env_fallback
@@ -480,8 +481,10 @@ def _method_failure(exc, settings, operation, address):
     if settings.transport == "certificate":
         reason = _reason(exc).lower()
         refused = isinstance(exc, winrm.exceptions.AuthenticationError)
+        # TLS 1.3: the host checks the certificate after the client's handshake, then closes (or sends an alert)
         closed = isinstance(exc, requests.exceptions.ConnectionError) and (
-            any(alert in reason for alert in _CERT_ALERTS) or any(isinstance(e, http.client.RemoteDisconnected) for e in _chain(exc)))
+            any(alert in reason for alert in _CERT_ALERTS)
+            or any(isinstance(e, (http.client.RemoteDisconnected, ssl.SSLEOFError)) for e in _chain(exc)))
         if refused or closed:
             how = "answered HTTP 401" if refused else "closed the TLS connection (%s)" % scrub(_reason(exc), settings)
             return AuthenticationFailure(

@@ -23,6 +23,7 @@ import pytest
 
 from ansible_collections.mailops.port25.tests.integration.helpers import (
     calls, collection_playbook, make_env, port_owner, renamed, scenario_hosts, services)
+from winlab import tls
 from winlab.testing import LAB_PASSWORD, require_kerberos, running_fleet, write_scenario
 
 require_kerberos()
@@ -229,3 +230,20 @@ def test_manual_mode_uses_the_controllers_ticket(auth_lab, krb_env, tmp_path):
     run, results = calls(env, tmp_path, auth_lab.inventory_path, {'kerb-bad': {
         'ci': ('conflict_info', {}, {'ansible_winrm_kinit_mode': 'manual', 'ansible_password': ''})}})
     assert run.rc == 0 and results['kerb-bad']['ci']['compliant'] is False, results
+
+
+def test_refused_client_certificates_are_named(auth_lab, krb_env, tmp_path):
+    foreign = tls.make_ca(str(tmp_path), 'foreign-ca')
+    untrusted = tls.issue_client_certificate(str(tmp_path / 'foreign'), 'ansible@lab.test', 'foreign', issuer=foreign)
+    unmapped = tls.issue_client_certificate(str(tmp_path / 'lab'), 'someone@lab.test', 'unmapped',
+                                            issuer=tls.load_lab_ca(auth_lab.state_dir))
+    _run, results = calls(krb_env, tmp_path, auth_lab.inventory_path, {'cert-https': {
+        key: ('conflict_info', {}, {'ansible_winrm_cert_pem': cert, 'ansible_winrm_cert_key_pem': key_path})
+        for key, (cert, key_path) in (('untrusted', untrusted), ('unmapped', unmapped))}})
+    address = '%s:%d' % (auth_lab.hosts['cert-https']['ansible_host'], auth_lab.https_port)
+    got = results['cert-https']
+    assert '%s closed the TLS connection (' % address in got['untrusted']['msg']
+    assert '%s answered HTTP 401: it does not accept the client certificate %s' % (address, unmapped[0]) in got['unmapped']['msg']
+    for result in got.values():
+        assert result['error']['type'] == 'AuthenticationFailure'
+        assert 'must be issued by a CA the host trusts, carry the Client Authentication usage' in result['msg']

@@ -279,6 +279,27 @@ def test_auth_error_names_user_and_host_never_password(settings):
     assert PASSWORD not in str(error)
 
 
+def test_certificate_and_credssp_refusals_say_what_was_refused(tmp_path):
+    from requests_credssp.exceptions import AuthenticationException, NTStatusException
+
+    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
+    cert.write_text("x", encoding="utf-8")
+    key.write_text("y", encoding="utf-8")
+    by_cert = connection.settings_from_params({"winrm_host": "h", "winrm_transport": "certificate",
+                                               "winrm_cert_pem": str(cert), "winrm_cert_key_pem": str(key)})
+    error = connection.map_error(winrm.exceptions.InvalidCredentialsError("rejected"), by_cert, "get")
+    assert str(error).startswith("h: get: h:5986 answered HTTP 401: it does not accept the client certificate %s;" % cert)
+    closed = requests.exceptions.ConnectionError(http.client.RemoteDisconnected("Remote end closed connection without response"))
+    assert "h:5986 closed the TLS connection (Remote end closed" in str(connection.map_error(closed, by_cert, "get"))
+    credssp = connection.settings_from_params(params(winrm_transport="credssp"))
+    error = connection.map_error(NTStatusException(0x8009030C), credssp, "get")
+    assert isinstance(error, AuthenticationFailure)
+    assert "refused user 'EXAMPLE\\ops' (CredSSP: wrong user name or password)" in str(error) and PASSWORD not in str(error)
+    error = connection.map_error(AuthenticationException("The server did not response CredSSP being an available authentication "
+                                                         "method"), credssp, "get")
+    assert "is CredSSP enabled on the host's WinRM service?" in str(error)
+
+
 def test_wsman_fault_error_parsed(settings):
     body = read_capture("winrb_winrm_2013_spec_mock_wsman_fault.xml").decode("utf-8")
     exc = winrm.exceptions.WSManFaultError(500, "Bad HTTP response", body, "reason")

@@ -152,7 +152,8 @@ def ensure_certificates(state_dir, addresses, names=()):
     return TlsFiles(ca_path=ca_path, cert_path=cert_path, key_path=key_path, cert_hash=cert_hash(cert_path))
 
 
-def _load_ca_of(state_dir):
+def load_lab_ca(state_dir):
+    """(certificate, key) of a state directory's lab CA."""
     tls_dir = os.path.join(state_dir, 'tls')
     return _load_ca(os.path.join(tls_dir, 'ca.pem'), os.path.join(tls_dir, 'ca.key'))
 
@@ -165,7 +166,7 @@ def issue_client_certificate(state_dir, upn, name, client_auth=True, issuer=None
     usage extension (a certificate for any purpose as far as TLS goes, which the mapping still refuses).  Tests use
     both to make certificates the host must refuse."""
     from winlab.auth_certificate import UPN_OID, encode_upn  # pylint: disable=import-outside-toplevel
-    ca_cert, ca_key = issuer or _load_ca_of(state_dir)
+    ca_cert, ca_key = issuer or load_lab_ca(state_dir)
     key = ec.generate_private_key(ec.SECP256R1())
     builder = (_builder(upn.partition('@')[0], ca_cert.subject, key.public_key())
                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True))
@@ -195,7 +196,7 @@ def ensure_credssp_certificate(state_dir):
     key_path = os.path.join(tls_dir, 'credssp.key')
     if os.path.exists(cert_path) and os.path.exists(key_path):
         return cert_path, key_path
-    ca_cert, ca_key = _load_ca_of(state_dir)
+    ca_cert, ca_key = load_lab_ca(state_dir)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     cert = (_builder('winlab CredSSP', ca_cert.subject, key.public_key())
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
