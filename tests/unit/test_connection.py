@@ -131,12 +131,18 @@ def test_basic_over_https_is_fine():
     assert connection.settings_from_params(params(winrm_transport="basic")).scheme == "https"
 
 
-def test_certificate_transport(tmp_path):
+def certificate_settings(tmp_path):
+    """Settings of host h with winrm_transport=certificate (placeholder files), and the two paths."""
     cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
     cert.write_text("x", encoding="utf-8")
     key.write_text("y", encoding="utf-8")
     settings = connection.settings_from_params({"winrm_host": "h", "winrm_transport": "certificate",
                                                 "winrm_cert_pem": str(cert), "winrm_cert_key_pem": str(key)})
+    return settings, cert, key
+
+
+def test_certificate_transport(tmp_path):
+    settings, cert, key = certificate_settings(tmp_path)
     assert (settings.transport, settings.cert_pem, settings.cert_key_pem, settings.user) == ("certificate", str(cert), str(key), None)
 
 
@@ -282,11 +288,7 @@ def test_auth_error_names_user_and_host_never_password(settings):
 def test_certificate_and_credssp_refusals_say_what_was_refused(tmp_path):
     from requests_credssp.exceptions import AuthenticationException, NTStatusException
 
-    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
-    cert.write_text("x", encoding="utf-8")
-    key.write_text("y", encoding="utf-8")
-    by_cert = connection.settings_from_params({"winrm_host": "h", "winrm_transport": "certificate",
-                                               "winrm_cert_pem": str(cert), "winrm_cert_key_pem": str(key)})
+    by_cert, cert, _key = certificate_settings(tmp_path)
     error = connection.map_error(winrm.exceptions.InvalidCredentialsError("rejected"), by_cert, "get")
     assert str(error).startswith("h: get: h:5986 answered HTTP 401: it does not accept the client certificate %s;" % cert)
     closed = requests.exceptions.ConnectionError(http.client.RemoteDisconnected("Remote end closed connection without response"))
