@@ -69,8 +69,8 @@ def test_greetings_prove_the_owner_find_the_silent_conflict_and_follow_the_fixes
         assert silent_entry['before']['owner']['kind'] == 'mail_service' and silent_entry['verdict'] == 'noncompliant'
         found = [f for f in silent_entry['findings'] if f['code'] == 'GREETING_OTHER_PROGRAM']
         assert len(found) == 1 and found[0]['severity'] == 'error'
-        assert 'answers "EX55-SILENT.lab.test ESMTP MailScan 7 gateway ready"' in found[0]['message']
-        assert smtp_greeting(address['ex55-silent']) == (220, 'EX55-SILENT.lab.test ESMTP MailScan 7 gateway ready')
+        assert 'answers "ex55-silent.lab.test ESMTP MailScan 7 gateway ready"' in found[0]['message']
+        assert smtp_greeting(address['ex55-silent']) == (220, 'ex55-silent.lab.test ESMTP MailScan 7 gateway ready')
 
         # Every listener of the Exchange 2019 profile, each with its owner and verdict: 2525 is the conflict.
         ex2019 = before.hosts()['ex2019-2525']['before']
@@ -89,7 +89,7 @@ def test_greetings_prove_the_owner_find_the_silent_conflict_and_follow_the_fixes
 
         # After: the KB host greets as the IMS, for smtplib and in the record (the last step of the verification).
         code, text = smtp_greeting(address[KB_HOST])
-        assert (code, text) == (220, 'EX55-SMTP.lab.test ESMTP Server (Microsoft Exchange Internet Mail Service 5.5.2653.13) ready')
+        assert (code, text) == (220, 'ex55-smtp.lab.test ESMTP Server (Microsoft Exchange Internet Mail Service 5.5.2653.13) ready')
         after = made[KB_HOST]['after']['greeting']
         assert (after['text'], after['software'], after['matches']) == (text, 'exchange55_ims', True)
 
@@ -101,7 +101,7 @@ def test_greetings_prove_the_owner_find_the_silent_conflict_and_follow_the_fixes
         assert services(lab, 'ex2019-2525')['MSExchangeTransport'] == ('Running', 'Auto')
         for port in (2525, 465):
             code, text = smtp_greeting(address['ex2019-2525'], port)
-            assert code == 220 and text.startswith('EX2019-2525.lab.test' + EXCHANGE)
+            assert code == 220 and text.startswith('ex2019-2525.lab.test' + EXCHANGE)
         assert [(p['port'], p['verdict'], p['greeting']['matches']) for p in made['ex2019-2525']['after']['ports'][3:5]] == [
             (2525, 'ok', True), (465, 'ok', True)]
 

@@ -27,7 +27,7 @@ FIX = [
     ('set_start_mode', 'SMTPSVC', {'state': 'stopped', 'start_mode': 'auto'}, {'state': 'stopped', 'start_mode': 'disabled'}),
     ('start', 'MSExchangeIMC', {'state': 'stopped', 'start_mode': 'auto'}, {'state': 'running', 'start_mode': 'auto'}),
 ]
-IMS = 'EX55-WSP.lab.test ESMTP Server (Microsoft Exchange Internet Mail Service 5.5.2653.13) ready'
+IMS = 'ex55-wsp.lab.test ESMTP Server (Microsoft Exchange Internet Mail Service 5.5.2653.13) ready'
 
 
 def kb_hosts():
@@ -56,7 +56,7 @@ def test_the_kb_setup_diagnosed_fixed_verified_and_rolled_back(tmp_path):
         inventory = lab.inventory_path
         mail_address, proxy_address = lab.hosts[MAIL]['ansible_host'], lab.hosts[PROXY]['ansible_host']
         pristine = state_bytes(lab, [MAIL, PROXY])
-        assert smtp_greeting(proxy_address)[1].startswith('WSP-PROXY.lab.test Microsoft ESMTP MAIL Service, Version: ')
+        assert smtp_greeting(proxy_address)[1].startswith('wsp-proxy.lab.test Microsoft ESMTP MAIL Service, Version: ')
         assert smtp_greeting(mail_address) is None
 
         # Without a port host: the remote bind is found in Wspcfg.ini and the operator is told what to set.
@@ -107,7 +107,7 @@ def test_the_kb_setup_diagnosed_fixed_verified_and_rolled_back(tmp_path):
         assert services(lab, PROXY)['SMTPSVC'] == ('Running', 'Auto')
         assert services(lab, MAIL)['MSExchangeIMC'] == ('Stopped', 'Auto')
         assert port_holder(lab, PROXY) == ('service:SMTPSVC', 'inetinfo.exe')
-        assert smtp_greeting(proxy_address)[1].startswith('WSP-PROXY.lab.test Microsoft ESMTP MAIL Service, Version: ')
+        assert smtp_greeting(proxy_address)[1].startswith('wsp-proxy.lab.test Microsoft ESMTP MAIL Service, Version: ')
         assert [(a['service'], a.get('host')) for a in back.hosts()[MAIL]['actions']] == [
             ('MSExchangeIMC', None), ('SMTPSVC', PROXY), ('SMTPSVC', PROXY)]
         twice = collection_playbook('rollback', inventory, tmp_path, 'twice', extra=dict(TARGET, rollback_report=report))

@@ -412,7 +412,8 @@ def test_execution_environment_pins_the_tested_versions():
         tested = {name.lower().replace('_', '-'): version for name, version in pairs}
     assert ee['version'] == 3
     pins = dict(p.split('==', 1) for p in ee['dependencies']['python'] + [ee['dependencies']['ansible_core']['package_pip']])
-    assert pins == {name: tested[name] for name in ('pywinrm', 'requests-ntlm', 'pyspnego', 'ansible-core')}
+    assert pins == {name: tested[name] for name in ('pywinrm', 'requests-ntlm', 'pyspnego', 'ansible-core', 'pykerberos',
+                                                    'gssapi', 'krb5', 'requests-credssp')}
     assert ee['additional_build_files'] == [{'src': 'build/mailops-port25-*.tar.gz', 'dest': 'collections'}]
 
 

@@ -42,7 +42,7 @@ def test_the_kb_topology_on_the_wire(tmp_path):
     with testing.running_fleet([KB_FILE], tmp_path / 'state') as lab:
         testing.require_smtp(lab)
         mail, proxy = lab.hosts['ex55-wsp']['ansible_host'], lab.hosts['wsp-proxy']['ansible_host']
-        assert testing.smtp_greeting(proxy) == (220, 'WSP-PROXY.lab.test' + IIS + testing.smtp_greeting(proxy)[1].split(' ready at ')[1])
+        assert testing.smtp_greeting(proxy) == (220, 'wsp-proxy.lab.test' + IIS + testing.smtp_greeting(proxy)[1].split(' ready at ')[1])
         assert refused(mail)                                   # the Exchange host listens on no port 25 of its own
         to_proxy = testing.ServiceClient.over(testing.pywinrm_protocol(lab, 'wsp-proxy'))
         to_mail = testing.ServiceClient.over(testing.pywinrm_protocol(lab, 'ex55-wsp'))
@@ -60,7 +60,7 @@ def test_the_kb_topology_on_the_wire(tmp_path):
         wait(lambda: refused(proxy))
         assert to_mail.invoke('StartService', 'MSExchangeIMC') == 0
         wait(lambda: not refused(proxy))
-        assert testing.smtp_greeting(proxy) == (220, 'EX55-WSP.lab.test' + IMS)
+        assert testing.smtp_greeting(proxy) == (220, 'ex55-wsp.lab.test' + IMS)
         assert refused(mail)
         pid = int(to_proxy.service('WSPSRV')['ProcessId'])
         assert to_proxy.listeners(25) == [pid]                 # WMI on the proxy: WSPSRV's process holds it
@@ -85,13 +85,13 @@ def test_every_owner_greets_its_own_way(tmp_path):
         testing.require_smtp(lab)
         address = dict((name, host['ansible_host']) for name, host in lab.hosts.items())
         code, text = testing.smtp_greeting(address['ex55'])                    # IIS SMTP holds 25 on the small Exchange 5.5 host
-        assert code == 220 and text.startswith('EX55.lab.test' + IIS)
+        assert code == 220 and text.startswith('ex55.lab.test' + IIS)
         code, text = testing.smtp_greeting(address['ex2019-iis-smtp'], 2525)    # the Exchange 2019 Transport service
-        assert code == 220 and text.startswith('EX2019-IIS-SMTP.lab.test' + EXCHANGE)
-        assert testing.smtp_greeting(address['ex2019-iis-smtp'], 475)[1].startswith('EX2019-IIS-SMTP.lab.test' + EXCHANGE)
+        assert code == 220 and text.startswith('ex2019-iis-smtp.lab.test' + EXCHANGE)
+        assert testing.smtp_greeting(address['ex2019-iis-smtp'], 475)[1].startswith('ex2019-iis-smtp.lab.test' + EXCHANGE)
         assert refused(address['ex2019-iis-smtp'], 717)        # the front end is stopped: its ports are closed
         # KB Q146157's silent conflict: WMI shows the IMS holding 25, another program answers.
-        assert testing.smtp_greeting(address['ex55-silent']) == (220, 'EX55-SILENT.lab.test ESMTP MailScan gateway ready')
+        assert testing.smtp_greeting(address['ex55-silent']) == (220, 'ex55-silent.lab.test ESMTP MailScan gateway ready')
         # A listener that accepts and never greets.
         with socket.create_connection((address['tarpit'], 25), timeout=5) as sock:
             sock.settimeout(1.5)

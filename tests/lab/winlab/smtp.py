@@ -38,7 +38,6 @@ LOG = logging.getLogger('winlab.smtp')
 SMTP_PORTS = frozenset((25, 465, 475, 587, 717, 2525))
 MAX_LINE = 1000
 IDLE = 30.0
-DOMAIN = 'lab.test'
 
 IMS = '{fqdn} ESMTP Server (Microsoft Exchange Internet Mail Service 5.5.2653.13) ready'
 IIS = '{fqdn} Microsoft ESMTP MAIL Service, Version: {version} ready at {date}'
@@ -53,7 +52,8 @@ IIS_VERSIONS = (('2000', '5.0.2195.6713'), ('2003', '6.0.3790.3959'), ('2008 R2'
 
 
 def fqdn(host):
-    return '%s.%s' % (host.hostname, DOMAIN)
+    """The host's DNS name, as its greeting names it (the same name its Kerberos SPN has)."""
+    return host.spec.host_fqdn
 
 
 def _fill(template, host):
