@@ -59,7 +59,10 @@ options:
           - Authentication method.
           - V(basic) over plain HTTP is refused unless O(port_host_connection.winrm_allow_basic_over_http=true).
           - V(certificate) needs HTTPS, O(port_host_connection.winrm_cert_pem) and O(port_host_connection.winrm_cert_key_pem).
-          - V(kerberos) needs the pywinrm Kerberos extra; V(credssp) needs the pywinrm CredSSP extra.
+          - V(kerberos) needs pykerberos, gssapi and krb5 on the controller (C(pip install pywinrm[kerberos] pyspnego[kerberos]))
+            and a Kerberos configuration that names the realm's KDCs (C(/etc/krb5.conf) or E(KRB5_CONFIG)); see
+            O(port_host_connection.winrm_kinit_mode) for where the ticket comes from.
+          - V(credssp) needs the pywinrm CredSSP extra (C(pip install pywinrm[credssp])); it delegates the password to the host.
           - Inventory variables C(ansible_winrm_transport) or C(ansible_psrp_auth), the first one set (a list or
             comma-separated string; the first supported transport is used).
         type: str
@@ -68,6 +71,9 @@ options:
       winrm_user:
         description:
           - User name, for example V(Administrator), V(DOMAIN\\user) or V(user@DOMAIN.COM).
+          - With O(port_host_connection.winrm_transport=kerberos) the user principal name V(user@REALM) (a V(DOMAIN\\user) name is refused
+            with the form to use instead); it may be left out with O(port_host_connection.winrm_kinit_mode=manual) to use the default
+            principal of the credential cache.
           - Inventory variables C(ansible_user), C(ansible_winrm_user) or C(ansible_psrp_user), the first one set.
         type: str
       winrm_password:
@@ -125,4 +131,33 @@ options:
           - Allow O(port_host_connection.winrm_transport=basic) over plain HTTP, which sends the password unencrypted.
         type: bool
         default: false
+      winrm_kerberos_hostname_override:
+        description:
+          - Host name for the Kerberos service principal name C(HTTP/<name>) instead of O(port_host_connection.winrm_host).
+          - Needed when O(port_host_connection.winrm_host) is an IP address or an alias (a CNAME) that has no service principal name in the
+            domain; give the host's name as the domain knows it, such as V(mail01.corp.example.com).
+          - Only used with O(port_host_connection.winrm_transport=kerberos).
+          - Inventory variables C(ansible_winrm_kerberos_hostname_override) or C(ansible_psrp_negotiate_hostname_override),
+            the first one set.
+        type: str
+      winrm_kerberos_delegation:
+        description:
+          - Forward the user's Kerberos ticket to the host (the host can then act as the user towards other servers).
+          - The modules of this collection do not need it; leave it off unless you know you do.
+          - In O(port_host_connection.winrm_kinit_mode=managed) the ticket is then obtained as forwardable.
+          - Inventory variables C(ansible_winrm_kerberos_delegation) or C(ansible_psrp_negotiate_delegate), the first one set.
+        type: bool
+        default: false
+      winrm_kinit_mode:
+        description:
+          - Where the Kerberos ticket of O(port_host_connection.winrm_user) comes from, with O(port_host_connection.winrm_transport=kerberos).
+          - V(managed) gets a ticket for each task from O(port_host_connection.winrm_user) and O(port_host_connection.winrm_password), inside the controller's
+            process, into an in-memory credential cache that only this task uses and that is destroyed afterwards; no
+            C(kinit) is run, nothing is written to disk and the password is passed to no other program.
+          - V(manual) uses the controller's current credential cache (E(KRB5CCNAME), for example filled by C(kinit)) or
+            client keytab (E(KRB5_CLIENT_KTNAME)).
+          - Default V(managed) when a password is given, else V(manual), as with Ansible's C(winrm) connection.
+          - Inventory variable C(ansible_winrm_kinit_mode).
+        type: str
+        choices: [managed, manual]
 '''

@@ -6,14 +6,19 @@
 Options ``port_host`` (its inventory name) and ``port_host_connection`` (its own ``winrm_*`` settings, which the
 action plugin reads from that host's inventory variables: never the mail host's). One more WinRM session per task,
 opened only when a port host is named.
+
+Kerberos: the task's ticket lives in one credential cache of this process (``kerberos.ticket``). A port host over
+Kerberos gets its own ticket when the mail host does not use Kerberos, and shares the mail host's when both use the
+same user (one ticket-granting ticket serves both service tickets); two Kerberos users in one task are refused.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
 
-from ansible_collections.mailops.port25.plugins.module_utils import connection, errors, text
+from ansible_collections.mailops.port25.plugins.module_utils import connection, errors, kerberos, text
 from ansible_collections.mailops.port25.plugins.module_utils.wsman import WSManClient
 
 _NAME = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,252}$')
@@ -60,8 +65,30 @@ def settings(params, host=None):
         raise errors.InvalidOption('port_host %s: %s' % (name, exc.msg), host=host) from None
 
 
-def open_client(params, host=None, factory=None):
-    """A WSManClient for the port host (close it when done), or None when no port host is named."""
-    if check(params, host) is None:
-        return None
-    return (factory or WSManClient)(settings(params, host))
+def _ticket(port_settings, main_settings, name, host):
+    """The Kerberos context the port host's session needs (see the module doc)."""
+    if port_settings.transport != 'kerberos':
+        return contextlib.nullcontext()
+    if main_settings is None or main_settings.transport != 'kerberos':
+        return kerberos.ticket(port_settings)
+    if str(port_settings.user or '').lower() != str(main_settings.user or '').lower():
+        raise errors.InvalidOption(
+            'port_host %s uses Kerberos as %s, and this host as %s: one task holds one Kerberos ticket; use the same user '
+            'for both hosts, or another transport for the port host' % (name, port_settings.user, main_settings.user), host=host)
+    return contextlib.nullcontext()     # this host's ticket serves both
+
+
+@contextlib.contextmanager
+def session(params, host=None, main_settings=None, factory=None):
+    """A WSManClient for the port host while the block runs (None when no port host is named); closed afterwards."""
+    name = check(params, host)
+    if name is None:
+        yield None
+        return
+    port_settings = settings(params, host)
+    with _ticket(port_settings, main_settings, name, host):
+        client = (factory or WSManClient)(port_settings)
+        try:
+            yield client
+        finally:
+            client.close()

@@ -70,22 +70,17 @@ def run(client, params, check_mode=False, diff=False, sleep=time.sleep):
     host = params.get('host_name') or client.host
     # read_only: a check run whatever the task says, and a predicted change is not a change of the host.
     check_mode = check_mode or params.get('read_only', False)
-    port_client = None
     try:
         entry = load_record(client, params, host) if params['state'] == 'rolled_back' else None
-        port_client = port_host.open_client(params, host)
+        # The lock, then the port host's session (its Kerberos ticket, if any): both raise before any host is asked.
+        with host_lock.hosts_locked([] if check_mode else [host, params.get('port_host')], LOCK_WAIT_TIMEOUTS * params['timeout']), \
+                port_host.session(params, host, getattr(client, 'settings', None)) as port_client:
+            clients = Clients(client, port_client, params.get('port_host'))
+            if params['state'] == 'rolled_back':
+                return roll_back(clients, params, host, entry, check_mode, diff)
+            return resolve(clients, params, host, check_mode, diff, sleep)
     except errors.Port25Error as exc:
         return result(remediation.record(host, check_mode, None, [], None, [], error=str(exc)), [], params, diff)
-    try:
-        with host_lock.hosts_locked([] if check_mode else [host, params.get('port_host')], LOCK_WAIT_TIMEOUTS * params['timeout']):
-            if params['state'] == 'rolled_back':
-                return roll_back(Clients(client, port_client, params.get('port_host')), params, host, entry, check_mode, diff)
-            return resolve(Clients(client, port_client, params.get('port_host')), params, host, check_mode, diff, sleep)
-    except errors.Port25Error as exc:   # only the lock itself raises here: nothing was asked of any host
-        return result(remediation.record(host, check_mode, None, [], None, [], error=str(exc)), [], params, diff)
-    finally:
-        if port_client is not None:
-            port_client.close()
 
 
 class Clients(object):

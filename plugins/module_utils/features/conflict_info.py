@@ -47,12 +47,8 @@ def check_params(params, host):
 
 def run(client, params, check_mode=False, diff=False):  # pylint: disable=unused-argument
     """Read-only: check mode and diff change nothing here."""
-    port_client = port_host.open_client(params, params.get('host_name'))
-    try:
+    with port_host.session(params, params.get('host_name') or client.host, getattr(client, 'settings', None)) as port_client:
         return diagnose(client, params, port_client)[0]
-    finally:
-        if port_client is not None:
-            port_client.close()
 
 
 def check_params(params, host):
