@@ -170,7 +170,7 @@ def _state_verdict(state) -> str:
 
 def _state(state) -> dict:
     state = state if isinstance(state, dict) else {}
-    return {
+    out = {
         'verdict': _state_verdict(state),
         'compliant': state.get('compliant') if isinstance(state.get('compliant'), bool) else None,
         'owner': state.get('owner'),
@@ -178,6 +178,9 @@ def _state(state) -> dict:
         'smtp_service': state.get('smtp_service'),
         'mail_service': state.get('mail_service'),
     }
+    # Every port's owner, verdict and greeting, the remote bind and the port host, where the record has them.
+    out.update((key, state[key]) for key in ('ports', 'greeting', 'remote_bind', 'port_host') if key in state)
+    return out
 
 
 def _action(action) -> dict:
@@ -223,7 +226,7 @@ def host_entry(host: str, result, left_play: bool = False, pending: bool = False
     else:
         verdict = 'compliant' if compliant else 'noncompliant'
     findings = result.get('findings')
-    return {
+    entry = {
         'report_format': REPORT_FORMAT,
         'host': host,
         'status': 'failed' if verdict == 'failed' else 'ok',
@@ -239,6 +242,9 @@ def host_entry(host: str, result, left_play: bool = False, pending: bool = False
         'actions': [_action(a) for a in result.get('actions') or []],
         'flags': result.get('flags') or [],
     }
+    if result.get('port_host'):
+        entry['port_host'] = result['port_host']   # the other host the record covers (KB Q222553's proxy server)
+    return entry
 
 
 def summarize(hosts: list) -> dict:

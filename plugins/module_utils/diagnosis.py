@@ -113,11 +113,13 @@ def port_owner(all_owners, gaps=()):
     return all_owners[0] if all_owners else _owner_dict('none')
 
 
-def _finding(code, severity, message, kb_section):
+def finding(code, severity, message, kb_section):
+    """One finding dict: code, severity (error, warning, info), message, the KB section it comes from."""
     return {'code': code, 'severity': severity, 'message': message, 'kb_section': kb_section}
 
 
-def _describe(owner):
+def describe(owner):
+    """``PID n (image) hosting services, product`` of an owner dict, for messages."""
     text = 'PID %s (%s)' % (owner['pid'], owner['process'] or 'process name unknown')
     if owner['services']:
         text += ' hosting %s' % ', '.join(owner['services'])
@@ -126,56 +128,59 @@ def _describe(owner):
     return text
 
 
-def _port_findings(port, all_owners, owner, gaps):
+def port_findings(port, all_owners, owner, gaps):
+    """The findings about who holds ``port``: PORT_FREE, or one PORT_HELD_BY_* per troublesome owner."""
     if owner['kind'] == 'unknown':
         return []
     if not all_owners:
-        return [_finding('PORT_FREE', 'info', 'Nothing listens on TCP port %s.' % port, KB_CAUSE)]
+        return [finding('PORT_FREE', 'info', 'Nothing listens on TCP port %s.' % port, KB_CAUSE)]
     findings = []
     for item in all_owners:
         if item['kind'] in _PORT_FINDINGS:
             code, section = _PORT_FINDINGS[item['kind']]
-            findings.append(_finding(code, 'error', 'TCP port %s is held by %s.' % (port, _describe(item)), section))
+            findings.append(finding(code, 'error', 'TCP port %s is held by %s.' % (port, describe(item)), section))
     if any(gap.get('class') == 'Win32_Process' for gap in gaps) and owner['kind'] == 'other':
         findings[-1]['message'] += ' Process names could not be read, so an antivirus product may not have been recognised.'
     return findings
 
 
-def _smtp_findings(smtp_service, smtp_is_transport):
+def smtp_findings(smtp_service, smtp_is_transport):
+    """SMTP_SERVICE_IS_TRANSPORT, or SMTP_SERVICE_ENABLED while the SMTP service can start again."""
     if not smtp_service.get('exists'):
         return []
     name = smtp_service['name']
     if smtp_is_transport:
-        return [_finding('SMTP_SERVICE_IS_TRANSPORT', 'info',
-                         '%s is the Exchange transport on this host (Exchange 2000/2003): it must keep running and '
-                         'must never be disabled; look for another program on the port instead.' % name, KB_STEP_SMTP)]
+        return [finding('SMTP_SERVICE_IS_TRANSPORT', 'info',
+                        '%s is the Exchange transport on this host (Exchange 2000/2003): it must keep running and '
+                        'must never be disabled; look for another program on the port instead.' % name, KB_STEP_SMTP)]
     start_mode = smtp_service.get('start_mode')
     if start_mode == 'disabled':
         return []
     # Automatic start brings the conflict back at the next boot (whichever service starts first wins the
     # port, domain.md 1.4), so it is an error even while the service is stopped; manual is a warning.
     severity = 'warning' if start_mode == 'manual' else 'error'
-    return [_finding('SMTP_SERVICE_ENABLED', severity,
-                     '%s is %s with start mode %s: it can start again and take the port; stop it and set it to disabled '
-                     '(KB Q181420: "stop and disable the SMTP service from starting").'
-                     % (name, smtp_service.get('state'), start_mode), KB_STEP_SMTP)]
+    return [finding('SMTP_SERVICE_ENABLED', severity,
+                    '%s is %s with start mode %s: it can start again and take the port; stop it and set it to disabled '
+                    '(KB Q181420: "stop and disable the SMTP service from starting").'
+                    % (name, smtp_service.get('state'), start_mode), KB_STEP_SMTP)]
 
 
-def _mail_findings(mail_service):
+def mail_findings(mail_service):
+    """MAIL_SERVICE_MISSING or MAIL_SERVICE_NOT_RUNNING for a service summary (any service expected on a port)."""
     name = mail_service.get('name')
     if not name:
         return []
     if mail_service.get('exists') is None:
         return []  # services could not be read: DATA_GAP says so
     if not mail_service['exists']:
-        return [_finding('MAIL_SERVICE_MISSING', 'warning', 'The mail service %s is not installed on this host.' % name, KB_SYMPTOMS)]
+        return [finding('MAIL_SERVICE_MISSING', 'warning', 'The mail service %s is not installed on this host.' % name, KB_SYMPTOMS)]
     state = mail_service.get('state')
     if state == 'running':
         return []
     # A start in progress is not yet a failure; anything else means the mail service is not serving.
     severity = 'warning' if state == 'start_pending' else 'error'
-    return [_finding('MAIL_SERVICE_NOT_RUNNING', severity, 'The mail service %s is %s (start mode %s).'
-                     % (name, state, mail_service.get('start_mode')), KB_SYMPTOMS)]
+    return [finding('MAIL_SERVICE_NOT_RUNNING', severity, 'The mail service %s is %s (start mode %s).'
+                    % (name, state, mail_service.get('start_mode')), KB_SYMPTOMS)]
 
 
 def _event_findings(events, mail_service, window_hours):
@@ -188,23 +193,25 @@ def _event_findings(events, mail_service, window_hours):
         text += ' (WinSock error %s)' % newest['winsock_error']
     # Past failures of a mail service that runs now are history (e.g. after a fix), not a current fault.
     failing = bool(mail_service.get('exists')) and mail_service.get('state') not in ('running', 'start_pending')
-    return [_finding('BIND_FAILURE_EVENTS', 'error' if failing else 'warning', text + '.', KB_SYMPTOMS)]
+    return [finding('BIND_FAILURE_EVENTS', 'error' if failing else 'warning', text + '.', KB_SYMPTOMS)]
 
 
-def _antivirus_findings(products):
+def antivirus_findings(products):
+    """ANTIVIRUS_PRESENT for the products that do not hold the port themselves."""
     others = [product for product in products if not product.get('holds_port')]
     if not others:
         return []
     names = ', '.join('%s %s%s' % (p['vendor'], p['product'], ' (scans mail)' if p['mail_scanning'] else '') for p in others)
     severity = 'warning' if any(p['mail_scanning'] for p in others) else 'info'
-    return [_finding('ANTIVIRUS_PRESENT', severity,
-                     'Antivirus present: %s. The KB names antivirus as a possible contributor: test with it disabled '
-                     'and contact the vendor; automation never stops it.' % names, KB_STEP_ANTIVIRUS)]
+    return [finding('ANTIVIRUS_PRESENT', severity,
+                    'Antivirus present: %s. The KB names antivirus as a possible contributor: test with it disabled '
+                    'and contact the vendor; automation never stops it.' % names, KB_STEP_ANTIVIRUS)]
 
 
-def _gap_findings(gaps):
-    return [_finding('DATA_GAP', 'error' if gap.get('class') in OWNER_CLASSES else 'warning',
-                     '%s could not be read: %s.' % (gap.get('class'), gap.get('error')), None) for gap in gaps]
+def gap_findings(gaps):
+    """One DATA_GAP per class that could not be read (an error when it hides the owner)."""
+    return [finding('DATA_GAP', 'error' if gap.get('class') in OWNER_CLASSES else 'warning',
+                    '%s could not be read: %s.' % (gap.get('class'), gap.get('error')), None) for gap in gaps]
 
 
 def diagnose(port, profile, listeners, smtp_service, mail_service, products, events, gaps, catalogue, window_hours=72):
@@ -216,12 +223,12 @@ def diagnose(port, profile, listeners, smtp_service, mail_service, products, eve
     """
     all_owners = owners(listeners, smtp_service.get('name'), mail_service.get('name'), profile.smtp_is_transport, catalogue)
     owner = port_owner(all_owners, gaps)
-    findings = (_port_findings(port, all_owners, owner, gaps)
-                + _smtp_findings(smtp_service, profile.smtp_is_transport)
-                + _mail_findings(mail_service)
+    findings = (port_findings(port, all_owners, owner, gaps)
+                + smtp_findings(smtp_service, profile.smtp_is_transport)
+                + mail_findings(mail_service)
                 + _event_findings(events, mail_service, window_hours)
-                + _antivirus_findings(products)
-                + _gap_findings(gaps))
+                + antivirus_findings(products)
+                + gap_findings(gaps))
     return {'owner': owner, 'findings': findings, 'compliant': not any(f['severity'] == 'error' for f in findings)}
 
 

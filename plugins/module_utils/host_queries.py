@@ -201,25 +201,35 @@ def newest_first(events):
 
 
 def parse_netstat(text, port):
-    """Listening TCP sockets on ``port`` from ``netstat -ano`` output.
+    """Listening TCP sockets on ``port`` (a number or a list) from ``netstat -ano`` output.
 
     A listening socket has foreign port 0; that test does not depend on the (localised) state word.
     """
     found = []
+    ports = _ports(port)
     for line in (text or '').splitlines():
         match = _NETSTAT_LINE.match(line)
         if not match:
             continue
         address, local_port, _remote, remote_port, pid = match.groups()
-        if int(local_port) == port and remote_port == '0':
-            found.append({'local_address': address.strip('[]'), 'local_port': port, 'pid': int(pid)})
+        if int(local_port) in ports and remote_port == '0':
+            found.append({'local_address': address.strip('[]'), 'local_port': int(local_port), 'pid': int(pid)})
     return found
 
 
 # ------------------------------------------------------------------------------------------------ queries
 
+def _ports(port):
+    """A port or a list of ports as a sorted list of ints."""
+    return sorted(set(int(p) for p in (port if isinstance(port, (list, tuple, set)) else [port])))
+
+
 def listener_query(port):
-    return wql.select(LISTENER_CLASS, LISTENER_PROPERTIES, 'LocalPort = %d AND State = %d' % (int(port), TCP_STATE_LISTEN))
+    """Listening sockets on ``port`` (a number or a list of numbers: one query for every listener of a profile)."""
+    ports = _ports(port)
+    local = ('LocalPort = %d' % ports[0] if len(ports) == 1
+             else '(' + ' OR '.join('LocalPort = %d' % number for number in ports) + ')')
+    return wql.select(LISTENER_CLASS, LISTENER_PROPERTIES, '%s AND State = %d' % (local, TCP_STATE_LISTEN))
 
 
 def service_query(names=None, patterns=None, pids=None, properties=SERVICE_BRIEF):
@@ -282,7 +292,7 @@ def read_listeners_netstat(client, port):
     if code != 0:
         raise errors.ProtocolError('netstat -ano failed with exit code %s: %s' % (code, (stderr or '').strip()[:200]),
                                    host=getattr(client, 'host', None), operation='netstat')
-    return parse_netstat(stdout, int(port))
+    return parse_netstat(stdout, port)
 
 
 def read_services(client, names=None, patterns=None, pids=None, properties=SERVICE_BRIEF):
@@ -345,7 +355,7 @@ def _reference_name(value):
 
 
 def read_port_holders(client, port, gaps):
-    """Listeners on ``port`` with their processes and services: three reads, each tolerant (``gaps``).
+    """Listeners on ``port`` (a number or a list) with their processes and services: three reads, each tolerant (``gaps``).
 
     Returns ``(listeners, services, processes)``; services and processes are None when they could not be read.
     """

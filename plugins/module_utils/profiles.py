@@ -20,6 +20,8 @@ EventSignature = namedtuple('EventSignature', ['log', 'source', 'event_ids'])
 Profile = namedtuple('Profile', ['name', 'mail_service', 'smtp_is_transport', 'events', 'description'])
 
 SMTP_SERVICE = 'SMTPSVC'
+# The WinSock Proxy service of Microsoft Proxy Server 2.0 (image wspsrv.exe).
+PROXY_SERVICE = 'WSPSRV'
 
 # Exchange 4.0-5.5 Internet Mail Service: KB Q222553 SYMPTOMS (events 4007 and 4020, source
 # MSExchangeIMC, Application log); service name from domain.md section 0.
@@ -46,6 +48,11 @@ PROFILES = {
     'exchange2013': Profile(
         'exchange2013', 'MSExchangeFrontEndTransport', False, _FRONTEND_EVENTS,
         'Exchange 2013-SE Client Access/Mailbox: Front End Transport owns TCP 25 (domain.md 1.4)'),
+    # Not a mail server: the WinSock Proxy service of Proxy Server 2.0 holds, on this host, the ports its clients bind
+    # remotely (the Exchange 5.5 Internet Mail Service's port 25 in KB Q222553; KB Q181420). No event of its own.
+    'msproxy2': Profile(
+        'msproxy2', 'WSPSRV', False, (),
+        'Microsoft Proxy Server 2.0: the WinSock Proxy service (WSPSRV) holds the ports its clients bind on it (KB Q181420)'),
     # No known mail service: every known bind-failure signature is evidence that something holds the port.
     'generic': Profile(
         'generic', None, False, _IMC_EVENTS + _SMTPSVC_EVENTS + _FRONTEND_EVENTS,
@@ -53,6 +60,16 @@ PROFILES = {
 }
 
 PROFILE_NAMES = tuple(PROFILES)
+
+# Every listener of a profile that has more than the mail service's port, with the service expected on it.
+# Exchange 2013 to Subscription Edition (domain.md 1.4, from Microsoft's receive connector and network port tables):
+# Front End Transport on 25 (Default Frontend), 587 (Client Frontend) and 717 (Outbound Proxy Frontend); the
+# Transport service on 2525 (Default) and 465 (Client Proxy); Mailbox Transport Delivery on 475.
+LISTENERS = {
+    'exchange2013': (
+        (25, 'MSExchangeFrontEndTransport'), (587, 'MSExchangeFrontEndTransport'), (717, 'MSExchangeFrontEndTransport'),
+        (2525, 'MSExchangeTransport'), (465, 'MSExchangeTransport'), (475, 'MSExchangeDelivery')),
+}
 PROFILE_CHOICES = ('auto',) + PROFILE_NAMES
 
 # Detection markers (case-insensitive service names), checked in this order. Newest first, because a
@@ -74,7 +91,14 @@ def detect(service_names) -> str:
         return 'exchange55'
     if SMTP_SERVICE.lower() in names and any(marker in names for marker in _EXCHANGE_2003_MARKERS):
         return 'exchange2003'
+    if PROXY_SERVICE.lower() in names:
+        return 'msproxy2'
     return 'generic'
+
+
+def listeners(profile_name):
+    """``((port, expected service), ...)`` the profile names; empty when it names only the mail service's port."""
+    return LISTENERS.get(profile_name, ())
 
 
 def resolve(option, service_names):

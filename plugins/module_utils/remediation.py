@@ -11,10 +11,16 @@ back; no option reaches them:
 - a service the antivirus catalogue matches is never stopped, disabled or started (checked first, whatever
   ``smtp_service`` or ``allowed_to_stop`` say);
 - a few services Windows or this collection's own connection need are never changed;
+- the WinSock Proxy service of Proxy Server 2.0 (WSPSRV), which holds the mail host's port on a proxy, is never
+  stopped or disabled;
 - the SMTP service is never stopped or disabled where it is the Exchange 2000/2003 transport (detected from the
   installed services; a forced profile that says otherwise is refused);
-- only the SMTP service is stopped or disabled, and only while it is on ``allowed_to_stop``; only the mail service is
-  started; nothing else (no process is ever killed: there is no such action).
+- only the SMTP service is stopped or disabled, and only while it is on ``allowed_to_stop``; only the mail service
+  (and the services the profile expects on its other ports) is started; nothing else (no process is ever killed:
+  there is no such action).
+
+The same rules hold on a port host (the proxy server of KB Q222553, where the mail host's port is bound): there only
+the SMTP service may be stopped and disabled, nothing is ever started. Its actions carry ``host``.
 """
 
 from __future__ import annotations
@@ -61,8 +67,9 @@ ADVICE = {
         'by hand; force=true skips only the check that the service is unchanged since the run.'),
 }
 
-# The services a change may concern on this host, and what protects them.
-Context = namedtuple('Context', ['smtp', 'mail', 'allowed', 'transport', 'catalogue'])
+# The services a change may concern on this host, and what protects them. ``listeners``: the services the profile
+# expects on its other ports (started like the mail service).
+Context = namedtuple('Context', ['smtp', 'mail', 'allowed', 'transport', 'catalogue', 'listeners'], defaults=((),))
 
 
 def _same(name, other):
@@ -87,7 +94,20 @@ def context(diagnosis, options, catalogue):
     return Context(smtp=diagnosis['smtp_service'].get('name') or options['smtp_service'],
                    mail=diagnosis['mail_service'].get('name'),
                    allowed=tuple(options.get('allowed_to_stop') or ()),
-                   transport=transport, catalogue=catalogue)
+                   transport=transport, catalogue=catalogue,
+                   listeners=tuple(item['name'] for item in diagnosis.get('port_services') or () if item.get('name')))
+
+
+def port_context(diagnosis, options, catalogue):
+    """The rules on the port host: only its SMTP service may change (stopped and disabled, or put back); nothing is
+    started there; the transport rule follows that host's own installed services."""
+    view = diagnosis.get('port_host')
+    if not view:
+        return None
+    detected = view.get('detected_profile')
+    transport = bool(view['smtp_service'].get('is_transport')) or bool(detected and profiles.PROFILES[detected].smtp_is_transport)
+    return Context(smtp=view['smtp_service'].get('name') or options['smtp_service'], mail=None,
+                   allowed=tuple(options.get('allowed_to_stop') or ()), transport=transport, catalogue=catalogue)
 
 
 def check_profile(option, detected, host=None):
@@ -119,7 +139,11 @@ def refusal(kind, name, ctx, undo=False, recorded=False):
                 % (name, product_text(entry)))
     if str(name).lower() in PROTECTED_SERVICES:
         return '%s is a service Windows or the WinRM connection needs: automation never changes it' % name
-    is_smtp, is_mail = _same(name, ctx.smtp), _same(name, ctx.mail)
+    if kind in ('stop', 'disable') and _same(name, profiles.PROXY_SERVICE):
+        return ('%s is the WinSock Proxy service, which holds the port for the mail host (a remote bind): it is never stopped '
+                'or disabled' % name)
+    is_smtp = _same(name, ctx.smtp)
+    is_mail = _same(name, ctx.mail) or any(_same(name, other) for other in ctx.listeners)
     if kind in ('stop', 'disable') and is_smtp and ctx.transport:
         return '%s is the Exchange transport on this host (Exchange 2000/2003): it is never stopped or disabled' % name
     smtp_kinds = ('start', 'enable') if undo else ('stop', 'disable')
@@ -165,20 +189,54 @@ def _tense(predicted, past, conditional):
     return conditional if predicted else past
 
 
-def _owner_flags(owner, port, gaps, predicted):
+def _owner_flags(owner, port, gaps, predicted, host=None):
     not_started = _tense(predicted, 'the mail service was not started', 'the mail service would not be started')
     kind = owner['kind']
+    port = '%s of the port host %s' % (port, host) if host else port
     if kind == 'antivirus':
         product = product_text(owner['product']) if owner.get('product') else 'an antivirus product'
         return [_flag('ANTIVIRUS_HOLDS_PORT', 'Port %s is held by %s: %s; %s.' % (port, product, _where(owner), not_started))]
     if kind == 'other':
-        return [_flag('UNKNOWN_OWNER', 'Port %s is held by %s, which is neither the SMTP service nor a known antivirus '
-                                       'product; %s.' % (port, _where(owner), not_started))]
+        why = ' (%s)' % owner['note'] if owner.get('note') else ''
+        return [_flag('UNKNOWN_OWNER', 'Port %s is held by %s%s, which is neither the SMTP service nor a known antivirus '
+                                       'product; %s.' % (port, _where(owner), why, not_started))]
     if kind == 'unknown':
-        classes = ', '.join(gap.get('class') or '?' for gap in gaps)
-        return [_flag('UNKNOWN_OWNER', 'The owner of port %s could not be read (%s); %s.'
-                      % (port, classes, _tense(predicted, 'nothing was changed', 'nothing would be changed')))]
+        why = owner.get('note') or 'could not be read (%s)' % ', '.join(gap.get('class') or '?' for gap in gaps)
+        return [_flag('UNKNOWN_OWNER', 'The owner of port %s %s; %s.'
+                      % (port, why, _tense(predicted, 'nothing was changed', 'nothing would be changed')))]
     return []
+
+
+def port_entries(diagnosis):
+    """``[{port, host, owner, service}]`` the plan judges: every checked port of the diagnosis (the KB's port with the
+    result's ``owner``), or only the KB's port for a diagnosis without ``ports``. Ports whose expected service is not
+    installed, or that are bound on a host that was not checked, are left out."""
+    main = {'port': diagnosis['port'], 'host': (diagnosis['owner'] or {}).get('host'), 'owner': diagnosis['owner'],
+            'service': (diagnosis.get('mail_service') or {}).get('name')}
+    entries = [main]
+    for entry in diagnosis.get('ports') or ():
+        if entry['port'] == diagnosis['port'] or entry['owner'] is None or entry['verdict'] == 'not_installed':
+            continue
+        entries.append({'port': entry['port'], 'host': entry.get('host'), 'owner': entry['owner'], 'service': entry['service']})
+    return entries
+
+
+def _hosts(diagnosis, ctx, options, catalogue):
+    """``[(host or None, SMTP service summary, Context, what to call it)]``: the mail host, then the port host."""
+    hosts = [(None, diagnosis['smtp_service'], ctx, 'this %s host' % (diagnosis.get('detected_profile') or diagnosis['profile']))]
+    view = diagnosis.get('port_host')
+    if view:
+        hosts.append((view['host'], view['smtp_service'], port_context(diagnosis, options, catalogue), 'the port host %s' % view['host']))
+    return hosts
+
+
+def _on_host(actions, host):
+    return [dict(action, host=host) for action in actions] if host else actions
+
+
+def _will_be_free(entry, stopping):
+    kind = entry['owner']['kind']
+    return kind in ('none', 'mail_service') or (kind == 'smtp_service' and entry['host'] in stopping)
 
 
 def plan(diagnosis, options, catalogue, predicted=False):
@@ -190,29 +248,42 @@ def plan(diagnosis, options, catalogue, predicted=False):
     """
     check_profile(options.get('profile'), diagnosis.get('detected_profile'), diagnosis.get('host'))
     ctx = context(diagnosis, options, catalogue)
-    owner, smtp, mail = diagnosis['owner'], diagnosis['smtp_service'], diagnosis['mail_service']
     left_alone = _tense(predicted, 'it was left alone', 'it would be left alone')
-    flags = _owner_flags(owner, diagnosis['port'], diagnosis.get('gaps') or [], predicted)
-    if ctx.transport and smtp.get('exists'):
-        flags.append(_flag('SMTP_SERVICE_IS_TRANSPORT', '%s is the Exchange transport on this %s host; %s.'
-                           % (smtp['name'], diagnosis.get('detected_profile') or diagnosis['profile'], left_alone)))
-    actions = []
-    in_the_way = (bool(smtp.get('exists')) and not ctx.transport
-                  and (smtp.get('state') != 'stopped' or smtp.get('start_mode') != 'disabled')
-                  and owner['kind'] in ('none', 'smtp_service', 'mail_service'))
-    if in_the_way and options.get('disable_smtp_service', True):
-        why = next((refusal(kind, smtp['name'], ctx) for kind in ('stop', 'disable') if refusal(kind, smtp['name'], ctx)), None)
+    entries = port_entries(diagnosis)
+    flags = []
+    for entry in entries:
+        gaps = (diagnosis.get('port_host') or {}).get('gaps') if entry['host'] else diagnosis.get('gaps')
+        flags.extend(_owner_flags(entry['owner'], entry['port'], gaps or [], predicted, entry['host']))
+    actions, stopping = [], set()
+    for host, smtp, hctx, where in _hosts(diagnosis, ctx, options, catalogue):
+        if hctx.transport and smtp.get('exists'):
+            flags.append(_flag('SMTP_SERVICE_IS_TRANSPORT', '%s is the Exchange transport on %s; %s.' % (smtp['name'], where, left_alone)))
+        here = [entry for entry in entries if entry['host'] == host]
+        holds = any(entry['owner']['kind'] == 'smtp_service' for entry in here)
+        blocked = any(entry['owner']['kind'] not in ('none', 'smtp_service', 'mail_service') for entry in here)
+        # While another program holds a port of this host, the SMTP service is left for a human (unless it holds one).
+        in_the_way = (bool(smtp.get('exists')) and not hctx.transport
+                      and (smtp.get('state') != 'stopped' or smtp.get('start_mode') != 'disabled') and (holds or not blocked))
+        if not (in_the_way and options.get('disable_smtp_service', True)):
+            continue
+        why = next((refusal(kind, smtp['name'], hctx) for kind in ('stop', 'disable') if refusal(kind, smtp['name'], hctx)), None)
         if why is None:
-            actions.extend(service_feature.plan(smtp, 'stopped', 'disabled'))
+            planned = _on_host(service_feature.plan(smtp, 'stopped', 'disabled'), host)
+            actions.extend(planned)
+            if any(action['action'] == 'stop' for action in planned):
+                stopping.add(host)
         else:
             code = 'SMTP_SERVICE_NOT_ALLOWED' if 'allowed list' in why else 'SERVICE_REFUSED'
-            flags.append(_flag(code, '%s is %s (start mode %s) but %s; %s.'
-                               % (smtp['name'], smtp.get('state'), smtp.get('start_mode'), why, left_alone)))
-    stopping_smtp = any(action['action'] == 'stop' for action in actions)
-    port_will_be_free = owner['kind'] in ('none', 'mail_service') or (owner['kind'] == 'smtp_service' and stopping_smtp)
-    wants_start = (options.get('start_mail_service', True) and bool(mail.get('exists'))
-                   and mail.get('state') not in ('running', 'start_pending') and port_will_be_free)
-    if wants_start:
+            on = ' on the port host %s' % host if host else ''
+            flags.append(_flag(code, '%s%s is %s (start mode %s) but %s; %s.'
+                               % (smtp['name'], on, smtp.get('state'), smtp.get('start_mode'), why, left_alone)))
+    for mail in diagnosis.get('port_services') or [diagnosis['mail_service']]:
+        ports = [entry for entry in entries if _same(entry['service'], mail.get('name'))]
+        wants_start = (options.get('start_mail_service', True) and bool(mail.get('exists'))
+                       and mail.get('state') not in ('running', 'start_pending')
+                       and all(_will_be_free(entry, stopping) for entry in ports))
+        if not wants_start:
+            continue
         why = refusal('start', mail['name'], ctx)
         if why is None:
             actions.extend(service_feature.plan(mail, 'started', None))
@@ -241,36 +312,75 @@ def _newest_records(events):
     return seen
 
 
+def _port_name(entry):
+    return '%s of %s' % (entry['port'], entry['host']) if entry['host'] else '%s' % entry['port']
+
+
+def _greeting_problem(entry, service):
+    greeting = entry.get('greeting')
+    if not greeting:
+        return None
+    if greeting.get('error'):
+        return 'port %s gives no SMTP greeting (%s)' % (_port_name(entry), greeting['error'])
+    if greeting.get('matches') is False:
+        return 'port %s answers "%s", not %s' % (_port_name(entry), greeting.get('text'), greeting.get('expected_name') or service)
+    return None
+
+
 def verify(actions, before, after):
     """What is still wrong after the actions were made (an empty list: verified).
 
-    The mail service must own the port when it was started, the SMTP service must no longer hold it when it was
-    stopped, and no new bind-failure error event (newer than the newest one the diagnosis saw) may have been written.
+    A started service must own the KB's port when it is its port (on the port host: through the WinSock Proxy
+    service), and no other program may hold its other ports (a port it does not listen on is its configuration, not
+    a conflict); the SMTP service must no longer hold a port of a host where it was stopped; no new bind-failure error
+    event (newer than the newest one the diagnosis saw) may have been written; and, last, each port a started service
+    holds must greet with that service's software when the greeting was read (the proof on the wire, KB Q146157).
     """
     problems = []
-    owner = after['owner']
-    port = after.get('port', before.get('port'))
+    entries = port_entries(dict(after, port=after.get('port', before.get('port'))))
     started = [a['service'] for a in actions if a['action'] == 'start']
-    if started and owner['kind'] != 'mail_service':
-        problems.append('port %s is held by %s (%s), not by %s' % (port, owner.get('process') or 'nobody', owner['kind'], started[-1]))
-    if any(a['action'] == 'stop' for a in actions) and owner['kind'] == 'smtp_service':
-        problems.append('port %s is still held by the SMTP service' % port)
+    for service in started:
+        for entry in entries:
+            owner = entry['owner']
+            # (A diagnosis that does not name its mail service: its port is the one the started service needs.)
+            mine = _same(entry['service'], service) or (entry['service'] is None and entry is entries[0])
+            wrong = owner['kind'] != 'mail_service' if entry is entries[0] else owner['kind'] not in ('mail_service', 'none')
+            if mine and wrong:
+                problems.append('port %s is held by %s (%s), not by %s'
+                                % (_port_name(entry), owner.get('process') or 'nobody', owner['kind'], service))
+    for host in set(a.get('host') for a in actions if a['action'] == 'stop'):
+        for entry in entries:
+            if entry['host'] == host and entry['owner']['kind'] == 'smtp_service':
+                problems.append('port %s is still held by the SMTP service' % _port_name(entry))
     seen = _newest_records(before.get('events'))
     for event in after.get('events') or ():
         if event.get('type') == 'error' and (event.get('record_number') or 0) > seen.get(event.get('log'), 0):
             problems.append('new %s event %s %s: %s' % (event.get('log'), event.get('source'), event.get('event_id'),
                                                         event.get('message')))
+    if not problems:
+        for service in started:
+            for entry in after.get('ports') or ():
+                held = (entry.get('owner') or {}).get('kind') == 'mail_service'
+                problem = _greeting_problem(entry, service) if held and _same(entry['service'], service) else None
+                if problem:
+                    problems.append(problem)
     return problems
 
 
 # ---------------------------------------------------------------------------------------------------- record
 
 STATE_KEYS = ('compliant', 'owner', 'findings', 'smtp_service', 'mail_service')
+# Kept when the diagnosis has them: every port's owner, verdict and greeting; the remote bind; the port host.
+MORE_STATE_KEYS = ('ports', 'greeting', 'remote_bind', 'port_host')
 
 
 def state_of(diagnosis):
     """The part of a diagnosis a record keeps as its before- or after-state."""
-    return dict((key, diagnosis[key]) for key in STATE_KEYS) if diagnosis else None
+    if not diagnosis:
+        return None
+    state = dict((key, diagnosis[key]) for key in STATE_KEYS)
+    state.update((key, diagnosis[key]) for key in MORE_STATE_KEYS if key in diagnosis)
+    return state
 
 
 def record(host, predicted, before, actions, after, flags, error=None):
@@ -281,6 +391,8 @@ def record(host, predicted, before, actions, after, flags, error=None):
         'report_format': REPORT_FORMAT,
         'host': host,
         'profile': before['profile'] if before else None,
+        # The other host this record changes or judges (the proxy server of KB Q222553), or None.
+        'port_host': ((before or {}).get('port_host') or {}).get('host'),
         'check_mode': bool(predicted),
         'before': state_of(before),
         'actions': made,
@@ -341,6 +453,10 @@ def validate_record(entry, host):
         name = action.get('service')
         if not isinstance(name, str) or not name.strip() or any(c in name for c in '\'"\\\r\n\x00'):
             raise _invalid_record(host, '%s.service must be a service name, got %r' % (where, name))
+        other = action.get('host')
+        if other is not None and (not isinstance(other, str) or not other.strip() or len(other) > 253
+                                  or any(c in other for c in '\'"\\/ \r\n\t\x00')):
+            raise _invalid_record(host, '%s.host must be the inventory name of a host, got %r' % (where, other))
         for key in ('changed', 'completed'):
             if key in action and not _is_bool(action[key]):
                 raise _invalid_record(host, '%s.%s must be true or false, got %r' % (where, key, action[key]))
@@ -354,11 +470,11 @@ def validate_record(entry, host):
 
 
 def _group(actions):
-    """Made actions per service (case-insensitive), services in the order of their last change, latest first."""
+    """Made actions per host and service (case-insensitive), in the order of their last change, latest first."""
     groups = {}
     order = []
     for action in actions:
-        key = action['service'].lower()
+        key = ((action.get('host') or '').lower(), action['service'].lower())
         if key in order:
             order.remove(key)
         order.append(key)
@@ -380,7 +496,7 @@ def _matches(current, wanted):
     return current.get('state') == wanted.get('state') and current.get('start_mode') == wanted.get('start_mode')
 
 
-def rollback_plan(entry, current, ctx, force=False):
+def rollback_plan(entry, current, ctx, force=False, port_host=None):
     """Turn a validated record into the steps that undo it: ``{'steps': [...], 'refused': [...]}``.
 
     ``current``: {lower-case service name: {name, exists, state, start_mode}} as the host reports now.
@@ -388,17 +504,31 @@ def rollback_plan(entry, current, ctx, force=False):
     latest-changed service first. A service is refused when the recorded change is one the remediation could never
     make here, when undoing it breaks a safety rule, or when the service is no longer as the run left it (unless
     ``force``). A service already back as it was needs no step, so a second rollback changes nothing.
+
+    ``port_host``: ``(name, current, Context)`` of the port host the task is connected to; actions the record made
+    there (``host``) are undone there under its own rules (their steps carry ``host``), and refused when the task
+    has no port host or another one.
     """
     steps, refused = [], []
     for group in _group([action for action in entry['actions'] if action['changed']]):
         name = group[-1]['service']
+        where = group[-1].get('host')
+        here, hctx = current, ctx
+        if where and where.lower() != str(entry['host']).lower():
+            if not port_host or port_host[0].lower() != where.lower():
+                refused.append({'service': name, 'host': where, 'reason': 'the run changed it on the port host %s; roll back with '
+                                                                          'port_host set to %s (bind_conflict_port_host)' % (where, where)})
+                continue
+            here, hctx = port_host[1], port_host[2]
+        else:
+            where = None
         target = dict(group[0]['before'])
-        why = next((_plan_could_have(action, ctx) for action in group if _plan_could_have(action, ctx)), None)
-        now = current.get(name.lower())
+        why = next((_plan_could_have(action, hctx) for action in group if _plan_could_have(action, hctx)), None)
+        now = here.get(name.lower())
         if why is None and (target['state'] not in RESTORABLE_STATES or target['start_mode'] not in RESTORABLE_START_MODES):
             why = 'its recorded state before the run (%s, start mode %s) cannot be restored' % (target['state'], target['start_mode'])
         if why is None and not (now and now.get('exists')):
-            why = 'there is no service named %s on this host now' % name
+            why = 'there is no service named %s on %s now' % (name, 'the port host %s' % where if where else 'this host')
         if why is None and _matches(now, target):
             continue
         if why is None and not force:
@@ -410,15 +540,20 @@ def rollback_plan(entry, current, ctx, force=False):
                 why = ('it is %s (start mode %s) now, not %s (start mode %s) as the run left it: someone changed it since '
                        '(force=true undoes it anyway)' % (now.get('state'), now.get('start_mode'), left['state'], left['start_mode']))
         if why is None:
-            why = next((refusal(kind, name, ctx, undo=True) for kind in change_kinds(now, target)
-                        if refusal(kind, name, ctx, undo=True)), None)
+            why = next((refusal(kind, name, hctx, undo=True) for kind in change_kinds(now, target)
+                        if refusal(kind, name, hctx, undo=True)), None)
         if why:
-            refused.append({'service': name, 'reason': why})
+            refused.append(dict({'service': name, 'reason': why}, **({'host': where} if where else {})))
         else:
-            steps.append({'service': now.get('name') or name, 'state': target['state'], 'start_mode': target['start_mode']})
+            step = {'service': now.get('name') or name, 'state': target['state'], 'start_mode': target['start_mode']}
+            steps.append(dict(step, host=where) if where else step)
     return {'steps': steps, 'refused': refused}
 
 
 def refusal_flags(refused, predicted):
     verb = _tense(predicted, 'was not rolled back', 'would not be rolled back')
-    return [_flag('ROLLBACK_REFUSED', '%s %s: %s.' % (item['service'], verb, item['reason'])) for item in refused]
+    flags = []
+    for item in refused:
+        where = ' on %s' % item['host'] if item.get('host') else ''
+        flags.append(_flag('ROLLBACK_REFUSED', '%s%s %s: %s.' % (item['service'], where, verb, item['reason'])))
+    return flags

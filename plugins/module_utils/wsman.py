@@ -248,7 +248,10 @@ class WSManClient(object):
         """Run ``command args...`` in a cmd shell; returns (exit code, stdout, stderr). Used for read-only fallbacks."""
         args = list(args or ())
         for part in [command] + args:
-            if not isinstance(part, str) or not part or _CMD_UNSAFE.search(part):
+            # One pair of double quotes around an argument (a path with spaces) is cmd's own quoting; inside them the
+            # same characters are refused as outside.
+            inner = part[1:-1] if isinstance(part, str) and len(part) > 2 and part[0] == part[-1] == '"' else part
+            if not isinstance(part, str) or not part or _CMD_UNSAFE.search(inner):
                 raise InvalidOption("unsafe or empty command part %r: cmd metacharacters are not allowed" % (part,))
         operation = "run %s" % command
         protocol = self._protocol

@@ -20,8 +20,16 @@ description:
     disabled or started (whatever O(smtp_service) and O(allowed_to_stop) say); the services Windows and the WinRM
     connection need (for example C(WinRM), C(Winmgmt), C(RpcSs), C(EventLog)) are never changed; the SMTP service is
     never stopped or disabled where it is the Exchange 2000/2003 transport, detected from the installed services; only the
-    SMTP service is stopped or disabled, and only while it is on O(allowed_to_stop); only the mail service is started; no
-    process is ever killed.'
+    SMTP service is stopped or disabled, and only while it is on O(allowed_to_stop); only the mail service (and the service
+    the profile expects on each of its other ports) is started; no process is ever killed.'
+  - Every listener of the profile is fixed the same way - on Exchange 2013 and later a conflict on 2525 stops the SMTP
+    service that holds it and starts C(MSExchangeTransport).
+  - 'With O(port_host), the KB''s own two-host setup: the port is judged on the port host (the Proxy Server 2.0 host),
+    its SMTP service is stopped and disabled there under the same rules (nothing is ever started there), the mail service
+    is started on this host, and the verification checks on the port host that the WinSock Proxy service now holds the
+    port and that it greets with the mail service''s software. Actions on the port host carry C(host). Runs that change
+    hosts hold a lock per host on the controller, so two mail hosts that share one proxy take turns.'
+  - The last step of the verification is the SMTP greeting of each port of a started service (O(greeting)).
   - A forced O(profile) that contradicts the installed services (for example V(exchange55) on an Exchange 2003 host) is
     refused with a message naming both, and nothing is changed.
   - Every method call Windows accepted is in RV(actions) with its before-state, even when waiting for its end failed
@@ -134,6 +142,7 @@ seealso:
     link: https://github.com/jeffpar/kbarchive/blob/master/kb/222/Q222553/README.md
 extends_documentation_fragment:
   - mailops.port25.diagnosis
+  - mailops.port25.port_host
   - mailops.port25.winrm
   - mailops.port25.attributes
   - mailops.port25.attributes.actiongroup_winrm
@@ -171,6 +180,10 @@ EXAMPLES = r"""
   mailops.port25.conflict:
     state: rolled_back
     record_file: /var/tmp/port25/port25-report.json
+
+- name: Exchange 5.5 behind Proxy Server 2.0 (KB Q222553) - port 25 is bound on the proxy, an inventory host
+  mailops.port25.conflict:
+    port_host: proxy01
 """
 
 RETURN = r"""
@@ -184,6 +197,11 @@ host:
   returned: always
   type: str
   sample: mail01
+port_host:
+  description: The port host the record also covers (O(port_host)), V(null) without one.
+  returned: always
+  type: str
+  sample: proxy01
 profile:
   description: The Exchange profile used, V(null) when the host could not be diagnosed.
   returned: always
@@ -196,8 +214,9 @@ check_mode:
   sample: false
 before:
   description:
-    - The diagnosis before any change (C(compliant), C(owner), C(findings), C(smtp_service), C(mail_service), as returned
-      by M(mailops.port25.conflict_info)); V(null) when the host could not be diagnosed.
+    - The diagnosis before any change (C(compliant), C(owner), C(findings), C(smtp_service), C(mail_service), C(ports),
+      C(greeting), C(remote_bind), C(port_host), as returned by M(mailops.port25.conflict_info)); V(null) when the host
+      could not be diagnosed.
   returned: always
   type: dict
 actions:
@@ -225,6 +244,9 @@ actions:
     completed:
       description: False when Windows accepted the call but waiting for its end failed.
       type: bool
+    host:
+      description: The port host the action ran on; absent for actions on this host.
+      type: str
   sample:
     - {action: stop, service: SMTPSVC, before: {state: running, start_mode: auto}, after: {state: stopped, start_mode: auto},
        changed: true, completed: true}

@@ -21,6 +21,12 @@ description:
     authentication legs. Nothing runs on the Windows host but WMI (no PowerShell, no Python).
   - Windows without the C(root/StandardCimv2) namespace (Windows Server 2008 R2 and older) are asked with C(netstat -ano)
     in a cmd shell instead.
+  - Every listener of the profile is judged (O(ports)); RV(ports) shows each port's owner and verdict.
+  - On Exchange 5.5 hosts only, the WinSock Proxy remote bind (KB Q181420) is read from the C(Wspcfg.ini) next to the
+    IMS's image and the client's C(C:\\Mspclnt\\Mspclnt.ini) with one C(type) in one cmd shell - five WS-Man requests,
+    plus one for the service's image path when it does not run. A remote bind names the proxy (RV(remote_bind)); the port
+    is then judged on O(port_host), three more requests to that host.
+  - Then the SMTP greeting of each held port is read from the controller (O(greeting)), as KB Q146157 checks it.
   - When the account may not read one WMI class, the rest of the answer is still returned and the class is named in
     RV(gaps) and in a C(DATA_GAP) finding.
   - Runs on the controller from an action plugin; it never uses the host's Ansible connection.
@@ -43,6 +49,7 @@ seealso:
     link: https://github.com/jeffpar/kbarchive/blob/master/kb/222/Q222553/README.md
 extends_documentation_fragment:
   - mailops.port25.diagnosis
+  - mailops.port25.port_host
   - mailops.port25.winrm
   - mailops.port25.attributes
   - mailops.port25.attributes.actiongroup_winrm
@@ -267,14 +274,81 @@ findings:
     - What is wrong (or worth knowing), by the rules of KB Q222553.
     - C(code) is one of C(PORT_HELD_BY_SMTP_SERVICE), C(PORT_HELD_BY_ANTIVIRUS), C(PORT_HELD_BY_OTHER),
       C(SMTP_SERVICE_ENABLED), C(SMTP_SERVICE_IS_TRANSPORT), C(MAIL_SERVICE_NOT_RUNNING), C(MAIL_SERVICE_MISSING),
-      C(BIND_FAILURE_EVENTS), C(ANTIVIRUS_PRESENT), C(PORT_FREE), C(DATA_GAP).
+      C(BIND_FAILURE_EVENTS), C(ANTIVIRUS_PRESENT), C(PORT_FREE), C(DATA_GAP); for the wire C(GREETING_OTHER_PROGRAM)
+      (another program answers a port the mail service holds, KB Q146157), C(GREETING_MISSING), C(GREETING_UNREADABLE);
+      for a remote bind C(REMOTE_BIND), C(REMOTE_BIND_PORT_HOST_NOT_SET), C(PORT_HOST_NOT_THE_PROXY),
+      C(PROXY_SERVICE_MISSING), C(PROXY_SERVICE_NOT_RUNNING).
     - C(severity) is V(error), V(warning) or V(info); C(kb_section) names the KB section (V(null) for C(DATA_GAP)).
+    - C(port) is set on findings about a port other than O(port); C(host) on findings about the port host.
   returned: success
   type: list
   elements: dict
   sample:
     - {code: PORT_HELD_BY_SMTP_SERVICE, severity: error, kb_section: Resolution step 1,
        message: TCP port 25 is held by PID 1844 (inetinfo.exe) hosting IISADMIN, SMTPSVC.}
+ports:
+  description: Every listener judged (O(port) first), with who holds it and the verdict.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    port:
+      description: The TCP port.
+      type: int
+    service:
+      description: The service expected on it.
+      type: str
+    host:
+      description: The port host when the port is bound there (a remote bind), else V(null).
+      type: str
+    owner:
+      description: Who holds it (as RV(owner)); V(null) when it is bound on a port host that was not checked.
+      type: dict
+    verdict:
+      description:
+        - V(ok) (the expected service holds it; on a port host - the WinSock Proxy service, while this host's service
+          runs), V(conflict), V(free), V(unknown), V(not_installed) (the expected service is not installed), V(unchecked)
+          (bound on a port host that is not configured).
+      type: str
+    greeting:
+      description:
+        - The SMTP greeting read from the controller (V(null) when not read) - C(address), C(port), C(code), C(text),
+          C(software) (V(exchange55_ims), V(iis_smtp), V(exchange_transport) or V(other)), C(software_name), C(error),
+          C(expected), C(expected_name), C(matches).
+      type: dict
+  sample:
+    - {port: 25, service: MSExchangeFrontEndTransport, host: null, verdict: ok,
+       owner: {kind: mail_service, pid: 4100, process: MSExchangeFrontendTransport.exe, path: null,
+               services: [MSExchangeFrontEndTransport], product: null},
+       greeting: {address: 10.0.0.5, port: 25, code: 220, text: 'EX1.example.com Microsoft ESMTP MAIL Service ready at Mon, 1 Dec 2026 10:00:00 +0000',
+                  software: exchange_transport, software_name: the Microsoft Exchange transport (Exchange 2007 or later), error: null,
+                  expected: exchange_transport, expected_name: the Microsoft Exchange transport (Exchange 2007 or later), matches: true}}
+port_services:
+  description: The services expected on the ports (the mail service first), with the keys of RV(mail_service).
+  returned: success
+  type: list
+  elements: dict
+greeting:
+  description: The greeting of O(port) (see RV(ports)), V(null) when it was not read.
+  returned: success
+  type: dict
+remote_bind:
+  description:
+    - On Exchange 5.5 hosts, the WinSock Proxy client settings of the mail service (V(null) elsewhere, or when its image
+      path could not be read) - C(application), C(files) (the files typed), C(missing), C(configured) (the port is bound
+      on the proxy), C(ports) (C(ServerBindTcpPorts)), C(persistent), C(kill_old_session), C(disabled), C(proxy) (the
+      proxy's name from C(Mspclnt.ini), or V(null)), C(proxy_source).
+  returned: success
+  type: dict
+  sample: {application: msexcimc, files: ['C:\exchsrvr\connect\msexcimc\bin\Wspcfg.ini', 'C:\Mspclnt\Mspclnt.ini'],
+           missing: [], configured: true, ports: [25], persistent: true, kill_old_session: true, disabled: false,
+           proxy: PROXY01, proxy_source: 'Mspclnt.ini [Servers Ip Addresses] Name'}
+port_host:
+  description:
+    - With O(port_host) and a remote port, what that host says - C(host), C(address), C(detected_profile),
+      C(smtp_service), C(proxy_service) (C(WSPSRV)), C(antivirus), C(gaps); V(null) otherwise.
+  returned: success
+  type: dict
 gaps:
   description: WMI classes that could not be read (access denied or timed out), with the error. Empty when all were read.
   returned: success

@@ -75,11 +75,15 @@ class FeatureAction(ActionBase):
         if connection_name(task_vars, self._task) not in WINRM_CONNECTIONS:
             return {}
         # With delegate_to: localhost the top-level vars are still the inventory host's, which is what we want.
+        return self._winrm_options(task_vars)
+
+    def _winrm_options(self, host_vars):
+        """winrm_* options from one host's variables (templated), with -u / --ask-pass where they set nothing."""
         wanted = {}
         for _option, names in connection.INVENTORY_VARIABLES:
             for name in names:
-                if name in task_vars:
-                    wanted[name] = task_vars[name]
+                if name in host_vars:
+                    wanted[name] = host_vars[name]
         templated = {}
         for name, value in wanted.items():
             try:
@@ -100,6 +104,31 @@ class FeatureAction(ActionBase):
     def _task_defaults(self, task_vars):  # pylint: disable=unused-argument
         """Option defaults that come from the play rather than the inventory's WinRM variables (none here)."""
         return {}
+
+    def _port_host_options(self, args, task_vars):
+        """The port host's connection settings, from ITS inventory variables (never the mail host's), or an error text.
+
+        Only for features with a ``port_host`` option, and only when the task names one without giving
+        ``port_host_connection``. The named host must be in the inventory, be another host, and use WinRM.
+        """
+        name = args.get("port_host")
+        if not name or args.get("port_host_connection") or "port_host" not in runner.argument_spec(self.FEATURE):
+            return None
+        hostvars = task_vars.get("hostvars") or {}
+        if not isinstance(name, str) or name not in hostvars:
+            return "port_host %s is not a host of the inventory: name the inventory host on which this host's port is bound" % (name,)
+        if name == task_vars.get("inventory_hostname"):
+            return "port_host %s is this host itself: name the host on which its port is bound" % name
+        port_vars = hostvars[name]
+        kind = str(port_vars.get("ansible_connection") or getattr(self._task, "connection", None) or "").rpartition(".")[2]
+        if kind not in WINRM_CONNECTIONS:
+            return ("port_host %s does not use a WinRM connection (ansible_connection=%s): its settings cannot be read from "
+                    "the inventory; give port_host_connection" % (name, kind or "unset"))
+        options = self._winrm_options(dict((key, port_vars[key]) for names in connection.INVENTORY_VARIABLES for key in names[1]
+                                           if key in port_vars))
+        options.setdefault("winrm_host", name)   # as for any host: no ansible_host means its inventory name
+        args["port_host_connection"] = options
+        return None
 
     def _consumed_args(self):
         """Task arguments the action itself uses up; they do not reach the feature (none here)."""
@@ -133,6 +162,12 @@ class FeatureAction(ActionBase):
         for option, value in list(inventory.items()) + list(defaults.items()):
             if args.get(option) is None:
                 args[option] = value
+        try:
+            problem = self._port_host_options(args, task_vars)
+        except AnsibleError as exc:
+            problem = str(exc)
+        if problem:
+            return {"failed": True, "changed": False, "msg": self._with_origins(problem, args)}
 
         validator = ArgumentSpecValidator(spec, **runner.validation_rules(feature))
         validated = validator.validate(args)

@@ -140,17 +140,26 @@ def test_read_only_and_check_mode(diagnoses, transport):
         after = lab.host_state(name)
         assert [(s['name'], s['state'], s['start_mode']) for s in after['services']] == \
             [(s['name'], s['state'], s['start_mode']) for s in before[name]['services']]
-        # Only reads went over the wire: enumerations (and the netstat shell on hosts without root/StandardCimv2).
+        # Only reads went over the wire: enumerations (and the netstat shell on hosts without root/StandardCimv2, the
+        # type of the WinSock Proxy client's files on Exchange 5.5 hosts).
         actions = {r['action'].rsplit('/', 1)[-1] for r in logs[name] if r['action']}
         assert actions <= {'Enumerate', 'Pull', 'Create', 'Command', 'Receive', 'Signal', 'Delete'}, actions
         shell = {'Create', 'Command', 'Receive', 'Signal', 'Delete'} & actions
-        assert bool(shell) is (name in ('ex2003', 'oldos-ex55-smtp'))
+        assert bool(shell) is (name in ('ex2003', 'oldos-ex55-smtp') or res['profile'] == 'exchange55')
 
 
 def test_one_session_and_the_request_budget(diagnoses):
-    """Per host and run: one TCP connection, one NTLM handshake, four Enumerates; at most 7 HTTP requests in all."""
-    _lab, _result, _check, _before, logs = diagnoses['ntlm-http']
+    """Per host and run: one TCP connection, one NTLM handshake, four Enumerates; at most 7 HTTP requests in all.
+
+    Exchange 5.5 hosts also read the WinSock Proxy client's files: one cmd shell with one type (five requests), and one
+    Enumerate for the IMS's image path when it does not run (its process path says it otherwise): at most 13."""
+    _lab, result, _check, _before, logs = diagnoses['ntlm-http']
     for name in SHIPPED:
+        res = result.results[name]
+        ex55 = res['profile'] == 'exchange55'
+        path_read = ex55 and res['mail_service']['state'] != 'running'
+        type_requests = [r for r in logs[name] if r['conn'] == min(x['conn'] for x in logs[name])
+                         and r['action'].rsplit('/', 1)[-1] in ('Create', 'Command', 'Receive', 'Signal', 'Delete')]
         log = logs[name]
         runs = sorted({r['conn'] for r in log})
         assert len(runs) == 2      # the normal run and the check-mode run: one connection each
@@ -160,10 +169,11 @@ def test_one_session_and_the_request_budget(diagnoses):
         assert [r['auth'] for r in first_run[:2]] == legs == ['ntlm-negotiate', 'ntlm-authenticate']
         assert all(r['auth'] == 'none' for r in first_run if r['action'])
         if name not in ('ex2003', 'oldos-ex55-smtp'):
-            assert len(first_run) <= 7, [(r['auth'], r['action']) for r in first_run]
+            assert len(first_run) <= (13 if ex55 else 7), [(r['auth'], r['action']) for r in first_run]
+            assert len(type_requests) == (5 if ex55 else 0)
         # four queries; on hosts without root/StandardCimv2 the first one fails and netstat answers instead
         enumerates = [r for r in first_run if r['action'].endswith('/Enumerate')]
-        assert len(enumerates) == 4
+        assert len(enumerates) == 4 + path_read
         pulls = [r for r in first_run if r['action'].endswith('/Pull')]
         assert len(pulls) <= 4
 

@@ -111,7 +111,7 @@ class Refusing(object):
 
 @pytest.mark.parametrize('check_mode', [False, True])
 def test_read_only_predicts_changes_nothing_and_never_reports_changed(monkeypatch, check_mode):
-    monkeypatch.setattr(conflict_info, 'diagnose', lambda client, params: (diagnosis(), antivirus.Catalogue()))
+    monkeypatch.setattr(conflict_info, 'diagnose', lambda client, params, port_client=None: (diagnosis(), antivirus.Catalogue()))
     params = dict((name, spec.get('default')) for name, spec in conflict.ARGUMENT_SPEC.items())
     params.update(read_only=True, host_name='mail01')
     result = conflict.run(Refusing(), params, check_mode=check_mode, diff=True)
@@ -122,7 +122,7 @@ def test_read_only_predicts_changes_nothing_and_never_reports_changed(monkeypatc
 
 
 def test_check_mode_without_read_only_says_the_host_would_change(monkeypatch):
-    monkeypatch.setattr(conflict_info, 'diagnose', lambda client, params: (diagnosis(), antivirus.Catalogue()))
+    monkeypatch.setattr(conflict_info, 'diagnose', lambda client, params, port_client=None: (diagnosis(), antivirus.Catalogue()))
     params = dict((name, spec.get('default')) for name, spec in conflict.ARGUMENT_SPEC.items())
     result = conflict.run(Refusing(), dict(params, host_name='mail01'), check_mode=True)
     assert result['changed'] is True and len(result['actions']) == 3

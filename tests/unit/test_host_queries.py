@@ -235,13 +235,19 @@ CONFLICT_PARAMS = {'port': 25, 'smtp_service': 'SMTPSVC', 'mail_service': None, 
                    'antivirus_catalogue': []}
 
 
-def test_conflict_info_kb_case_in_four_requests():
+def test_conflict_info_kb_case_requests():
+    """Four queries, then on an Exchange 5.5 host the IMS's image path (it does not run) and one type of the WinSock
+    Proxy client's files."""
     client = FakeClient(KB_HOST)
     result = conflict_info.run(client, dict(CONFLICT_PARAMS))
     assert [(ns, cls) for ns, cls, _q in client.calls] == [
         ('root/standardcimv2', 'MSFT_NetTCPConnection'), ('root/cimv2', 'Win32_Service'),
-        ('root/cimv2', 'Win32_Process'), ('root/cimv2', 'Win32_NTLogEvent')]
+        ('root/cimv2', 'Win32_Process'), ('root/cimv2', 'Win32_NTLogEvent'), ('root/cimv2', 'Win32_Service'), ('cmd', 'type')]
     assert "SourceName = 'MSExchangeIMC' AND (EventCode = 4007 OR EventCode = 4020)" in client.calls[3][2]
+    assert client.calls[4][2] == "SELECT Name,PathName FROM Win32_Service WHERE (Name = 'MSExchangeIMC')"
+    assert client.calls[5][2] == 'C:\\Wspcfg.ini C:\\Mspclnt\\Mspclnt.ini'
+    assert result['remote_bind']['configured'] is False and result['remote_bind']['proxy'] is None
+    assert [(entry['port'], entry['service'], entry['verdict']) for entry in result['ports']] == [(25, 'MSExchangeIMC', 'conflict')]
     assert result['changed'] is False and result['host'] == 'mail01.example.test' and result['port'] == 25
     assert (result['profile'], result['profile_source']) == ('exchange55', 'detected')
     assert result['listeners'][0] == {

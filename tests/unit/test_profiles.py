@@ -29,6 +29,12 @@ WINDOWS = ['RpcSs', 'EventLog', 'Winmgmt', 'WinRM', 'IISADMIN', 'W3SVC']
     (['MSEXCHANGEFRONTENDTRANSPORT'], 'exchange2013'),
     ([], 'generic'),
     ([None, ''], 'generic'),
+    # The Proxy Server 2.0 host of KB Q222553 (the NT Option Pack SMTP service installed there too).
+    (WINDOWS + ['WSPSRV', 'W3PROXY', 'SMTPSVC'], 'msproxy2'),
+    (WINDOWS + ['wspsrv'], 'msproxy2'),
+    # Exchange comes first: a Small Business Server with both is a mail host.
+    (WINDOWS + ['WSPSRV', 'MSExchangeIMC'], 'exchange55'),
+    (WINDOWS + ['WSPSRV', 'SMTPSVC', 'MSExchangeIS'], 'exchange2003'),
 ])
 def test_detect(services, expected):
     assert profiles.detect(services) == expected
@@ -40,6 +46,7 @@ def test_detect(services, expected):
     ('exchange2007', 'MSExchangeTransport', False, [('Application', 'MSExchangeTransport', (1018, 1019))]),
     ('exchange2013', 'MSExchangeFrontEndTransport', False,
      [('Application', 'MSExchangeFrontEndTransport', (1018, 1019)), ('Application', 'MSExchangeTransport', (1018, 1019))]),
+    ('msproxy2', 'WSPSRV', False, []),
     ('generic', None, False,
      [('Application', 'MSExchangeIMC', (4007, 4020)), ('System', 'SMTPSVC', (115,)),
       ('Application', 'MSExchangeFrontEndTransport', (1018, 1019)), ('Application', 'MSExchangeTransport', (1018, 1019))]),
@@ -67,4 +74,13 @@ def test_resolve_detected_and_option():
 
 
 def test_choices():
-    assert profiles.PROFILE_CHOICES == ('auto', 'exchange55', 'exchange2003', 'exchange2007', 'exchange2013', 'generic')
+    assert profiles.PROFILE_CHOICES == ('auto', 'exchange55', 'exchange2003', 'exchange2007', 'exchange2013', 'msproxy2', 'generic')
+
+
+@pytest.mark.parametrize('name, expected', [
+    ('exchange2013', [(25, 'MSExchangeFrontEndTransport'), (587, 'MSExchangeFrontEndTransport'), (717, 'MSExchangeFrontEndTransport'),
+                      (2525, 'MSExchangeTransport'), (465, 'MSExchangeTransport'), (475, 'MSExchangeDelivery')]),
+    ('exchange55', []), ('exchange2003', []), ('exchange2007', []), ('msproxy2', []), ('generic', []),
+])
+def test_listeners_of_each_profile(name, expected):
+    assert list(profiles.listeners(name)) == expected

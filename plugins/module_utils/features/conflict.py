@@ -7,6 +7,10 @@
 ``state=rolled_back``: diagnose, check the recorded run against the rules (``remediation.rollback_plan``), undo, record.
 Every decision is taken in ``remediation``; this file does the I/O in the right order and keeps the record whole:
 whatever fails, the result is the host's record with the error in it.
+
+With a port host (``port_host``: where the mail host's port is bound, KB Q222553's proxy server) a second session
+talks to it: the diagnosis covers both hosts, actions marked with ``host`` run there, and one record names both.
+A run that changes hosts holds their locks (``host_lock``) so that two mail hosts sharing one proxy take turns.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import copy
 import time
 
 from ansible_collections.mailops.port25.plugins.module_utils import (
-    errors, host_queries as hq, remediation, report_record, service_control as sc)
+    errors, host_lock, host_queries as hq, port_host, remediation, report_record, service_control as sc)
 from ansible_collections.mailops.port25.plugins.module_utils.features import conflict_info
 from ansible_collections.mailops.port25.plugins.module_utils.features import service as service_feature
 
@@ -40,6 +44,8 @@ REQUIRED_IF = [['state', 'rolled_back', ['record', 'record_file'], True]]
 SUPPORTS_CHECK_MODE = True
 
 WANTED = {'running': 'started', 'stopped': 'stopped'}
+# How long a run waits for another task of this controller that changes the same host: a few of its service deadlines.
+LOCK_WAIT_TIMEOUTS = 10
 
 
 def check_params(params, host):
@@ -66,11 +72,26 @@ def run(client, params, check_mode=False, diff=False, sleep=time.sleep):
     check_mode = check_mode or params.get('read_only', False)
     try:
         entry = load_record(client, params, host) if params['state'] == 'rolled_back' else None
+        # The lock, then the port host's session (its Kerberos ticket, if any): both raise before any host is asked.
+        with host_lock.hosts_locked([] if check_mode else [host, params.get('port_host')], LOCK_WAIT_TIMEOUTS * params['timeout']), \
+                port_host.session(params, host, getattr(client, 'settings', None)) as port_client:
+            clients = Clients(client, port_client, params.get('port_host'))
+            if params['state'] == 'rolled_back':
+                return roll_back(clients, params, host, entry, check_mode, diff)
+            return resolve(clients, params, host, check_mode, diff, sleep)
     except errors.Port25Error as exc:
         return result(remediation.record(host, check_mode, None, [], None, [], error=str(exc)), [], params, diff)
-    if params['state'] == 'rolled_back':
-        return roll_back(client, params, host, entry, check_mode, diff)
-    return resolve(client, params, host, check_mode, diff, sleep)
+
+
+class Clients(object):
+    """The mail host's client and, when there is one, the port host's: ``of(action)`` picks the one an action runs on."""
+
+    def __init__(self, main, port=None, port_name=None):
+        self.main, self.port, self.port_name = main, port, port_name
+
+    def of(self, item):
+        where = item.get('host')
+        return self.port if where and self.port is not None and where.lower() == str(self.port_name).lower() else self.main
 
 
 def load_record(client, params, host):
@@ -82,12 +103,12 @@ def load_record(client, params, host):
     return remediation.validate_record(entry, host)
 
 
-def apply(client, actions, timeout):
+def apply(clients, actions, timeout):
     """Make the actions, one deadline per service; a failure carries every action Windows accepted so far."""
     made = []
     for group in _by_service(actions):
         try:
-            service_feature.apply_all(client, group, sc.Deadline(timeout))
+            service_feature.apply_all(clients.of(group[0]), group, sc.Deadline(timeout))
         except errors.Port25Error as exc:
             raise errors.ServiceControlError(exc.text(), host=exc.host, operation=exc.operation,
                                              actions=made + list(getattr(exc, 'actions', None) or []),
@@ -99,34 +120,34 @@ def apply(client, actions, timeout):
 def _by_service(actions):
     groups = []
     for action in actions:
-        if groups and groups[-1][0]['service'].lower() == action['service'].lower():
+        if groups and (groups[-1][0]['service'].lower(), groups[-1][0].get('host')) == (action['service'].lower(), action.get('host')):
             groups[-1].append(action)
         else:
             groups.append([action])
     return groups
 
 
-def _verified_after(client, params, before, made, sleep):
+def _verified_after(clients, params, before, made, sleep):
     """Diagnose again until ``verify`` finds nothing wrong; ``(after, problems)`` of the last attempt."""
     again = dict(params, mail_service=before['mail_service']['name'] or params.get('mail_service'), profile=before['profile'])
     for attempt in range(params['verify_retries']):
         if attempt:
             sleep(params['verify_delay'])
-        after = conflict_info.diagnose(client, again)[0]
+        after = conflict_info.diagnose(clients.main, again, clients.port)[0]
         problems = remediation.verify(made, before, after)
         if not problems:
             break
     return after, problems
 
 
-def _make(client, params, before, actions, sleep):
+def _make(clients, params, before, actions, sleep):
     """Apply and verify: ``(made, after, error)``; the made actions are kept whatever fails."""
     try:
-        made = apply(client, actions, params['timeout'])
+        made = apply(clients, actions, params['timeout'])
     except errors.Port25Error as exc:
         return list(getattr(exc, 'actions', None) or []), None, str(exc)
     try:
-        after, problems = _verified_after(client, params, before, made, sleep)
+        after, problems = _verified_after(clients, params, before, made, sleep)
     except errors.Port25Error as exc:
         return made, None, 'verification: %s' % exc
     if problems:
@@ -134,10 +155,10 @@ def _make(client, params, before, actions, sleep):
     return made, after, None
 
 
-def resolve(client, params, host, check_mode, diff, sleep):
+def resolve(clients, params, host, check_mode, diff, sleep):
     before = None
     try:
-        before, catalogue = conflict_info.diagnose(client, params)
+        before, catalogue = conflict_info.diagnose(clients.main, params, clients.port)
         outcome = remediation.plan(before, params, catalogue, predicted=check_mode)
     except errors.Port25Error as exc:
         return result(remediation.record(host, check_mode, before, [], None, [], error=str(exc)), [], params, diff)
@@ -145,30 +166,38 @@ def resolve(client, params, host, check_mode, diff, sleep):
     error = remediation.antivirus_failure(flags) if params['antivirus_action'] == 'fail' else None
     made, after = (actions if check_mode else []), None
     if error is None and actions and not check_mode:
-        made, after, error = _make(client, params, before, actions, sleep)
+        made, after, error = _make(clients, params, before, actions, sleep)
     return result(remediation.record(host, check_mode, before, made, after, flags, error), made, params, diff)
 
 
-def roll_back(client, params, host, entry, check_mode, diff):
+def roll_back(clients, params, host, entry, check_mode, diff):
     before = None
     try:
-        before, catalogue = conflict_info.diagnose(client, params)
+        before, catalogue = conflict_info.diagnose(clients.main, params, clients.port)
         remediation.check_profile(params.get('profile'), before.get('detected_profile'), host)
         ctx = remediation.context(before, params, catalogue)
-        current = settled(client, params, (before['smtp_service'], before['mail_service']))
-        outcome = remediation.rollback_plan(entry, current, ctx, force=params['force']) if entry else {'steps': [], 'refused': []}
+        current = settled(clients.main, params, [before['smtp_service']] + (before.get('port_services') or [before['mail_service']]))
+        there = None
+        if before.get('port_host'):
+            view = before['port_host']
+            there = (view['host'], settled(clients.port, params, (view['smtp_service'],)),
+                     remediation.port_context(before, params, catalogue))
+        outcome = (remediation.rollback_plan(entry, current, ctx, force=params['force'], port_host=there) if entry
+                   else {'steps': [], 'refused': []})
     except errors.Port25Error as exc:
         return result(remediation.record(host, check_mode, before, [], None, [], error=str(exc)), [], params, diff)
     actions = []
     for step in outcome['steps']:
-        actions.extend(service_feature.plan(current[step['service'].lower()], WANTED[step['state']], step['start_mode']))
+        now = (there[1] if step.get('host') else current)[step['service'].lower()]
+        planned = service_feature.plan(now, WANTED[step['state']], step['start_mode'])
+        actions.extend([dict(action, host=step['host']) for action in planned] if step.get('host') else planned)
     flags = remediation.refusal_flags(outcome['refused'], check_mode)
     error = '; '.join(flag['message'] for flag in flags) or None
     made, after = (actions if check_mode else []), None
     if actions and not check_mode:
         try:
-            made = apply(client, actions, params['timeout'])
-            after = conflict_info.diagnose(client, params)[0]
+            made = apply(clients, actions, params['timeout'])
+            after = conflict_info.diagnose(clients.main, params, clients.port)[0]
         except errors.Port25Error as exc:
             made = list(getattr(exc, 'actions', None) or made)
             error = '; '.join(part for part in (error, str(exc)) if part)
@@ -196,10 +225,10 @@ def _service_text(state):
 
 
 def service_diffs(actions):
-    """One diff per service changed, headed with the service's name."""
+    """One diff per service changed, headed with the service's name (and the port host's, for its actions)."""
     diffs = []
     for group in _by_service(actions):
-        name = group[0]['service']
+        name = group[0]['service'] + (' on %s' % group[0]['host'] if group[0].get('host') else '')
         diffs.append({'before_header': 'service %s' % name, 'after_header': 'service %s' % name,
                       'before': _service_text(group[0]['before']), 'after': _service_text(group[-1]['after'])})
     return diffs

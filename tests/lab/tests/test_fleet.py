@@ -4,6 +4,7 @@
 """The fleet runner: inventory, addresses, --generate, ready file, signals, restart from the state dir."""
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import signal
@@ -58,6 +59,7 @@ def test_inventory_has_every_connection_variable(tmp_path):
         inventory = lab.inventory
         ca_path = lab.ca_path
         assert lab.ready['hosts'] == 2
+        first_address = str(next(ipaddress.ip_network(lab.subnet).hosts()))   # the first of the fleet's own block
     assert ca_path == str(tmp_path / 'state' / 'tls' / 'ca.pem')
     children = inventory['all']['children']
     assert sorted(children) == ['exchange2019', 'exchange55', 'kb', 'windows']
@@ -69,7 +71,7 @@ def test_inventory_has_every_connection_variable(tmp_path):
         'ansible_password': 'Lab-Passw0rd!', 'ansible_connection': 'winrm', 'ansible_winrm_transport': 'ntlm',
         'ansible_winrm_scheme': 'http', 'ansible_winrm_server_cert_validation': 'validate'}
     assert children['windows']['hosts']['ex19-b'] == {
-        'ansible_host': '127.77.0.1', 'ansible_port': lab.https_port, 'ansible_user': 'LAB\\op',
+        'ansible_host': first_address, 'ansible_port': lab.https_port, 'ansible_user': 'LAB\\op',
         'ansible_password': 'Other-Passw0rd!', 'ansible_connection': 'winrm', 'ansible_winrm_transport': 'basic',
         'ansible_winrm_scheme': 'https', 'ansible_winrm_server_cert_validation': 'validate',
         'ansible_winrm_ca_trust_path': ca_path}
@@ -93,7 +95,7 @@ def test_generated_fleet_listens_everywhere(tmp_path):
         assert len({h['ansible_host'] for h in hosts.values()}) == 12
         for name, host in hosts.items():
             assert name.rsplit('-', 1)[1].isdigit() and len(name.rsplit('-', 1)[1]) == 4
-            assert host['ansible_host'].startswith('127.77.')
+            assert ipaddress.ip_address(host['ansible_host']) in ipaddress.ip_network(lab.subnet)
             with socket.create_connection((host['ansible_host'], host['ansible_port']), timeout=5) as sock:
                 if host['ansible_winrm_scheme'] == 'https':
                     tls = ssl.create_default_context(cafile=host['ansible_winrm_ca_trust_path'])

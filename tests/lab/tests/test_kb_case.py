@@ -4,7 +4,6 @@
 """KB Q222553 played end to end through WS-Man alone: the failure, then the fix, on the shipped ex55-smtp host."""
 from __future__ import annotations
 
-import datetime
 import os
 import time
 import xml.etree.ElementTree as ET
@@ -14,10 +13,7 @@ import pytest
 from winlab import model, scenario, testing, wsman
 
 SCENARIOS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'scenarios')
-CIMV2 = 'http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/'
-STDCIMV2 = 'http://schemas.microsoft.com/wbem/wsman/1/wmi/root/standardcimv2/'
-SERVICE = CIMV2 + 'Win32_Service'
-NS = {'n': wsman.NS_N, 'w': wsman.NS_W, 'svc': SERVICE + '/', 'ev': CIMV2 + 'Win32_NTLogEvent'}
+Client = testing.ServiceClient
 
 
 class Clock:
@@ -26,50 +22,6 @@ class Clock:
 
     def __call__(self):
         return self.now
-
-
-def dmtf(epoch):
-    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime('%Y%m%d%H%M%S.%f') + '+000'
-
-
-class Client:
-    """Builds requests like the collection does and sends them through a transport (wsman.handle or HTTP)."""
-
-    def __init__(self, send):
-        self.send = send
-
-    def items(self, namespace, query):
-        root = self.send(wsman.request_envelope(wsman.ACT_ENUMERATE, namespace + '*', wsman.enumerate_body(query)))
-        found = list(root.find('.//n:EnumerateResponse/w:Items', NS))
-        context = root.findtext('.//n:EnumerateResponse/n:EnumerationContext', namespaces=NS)
-        while context:
-            root = self.send(wsman.request_envelope(wsman.ACT_PULL, namespace + '*', wsman.pull_body(context)))
-            found.extend(root.find('.//n:PullResponse/n:Items', NS))
-            context = root.findtext('.//n:PullResponse/n:EnumerationContext', namespaces=NS)
-        return found
-
-    def service(self, name):
-        item = self.items(CIMV2, "SELECT Name, State, ProcessId, ExitCode, ServiceSpecificExitCode, StartMode "
-                                 "FROM Win32_Service WHERE Name = '%s'" % name)[0]
-        return {c.tag: c.text for c in item}
-
-    def invoke(self, method, name, body=''):
-        root = self.send(wsman.request_envelope(SERVICE + '/' + method, SERVICE, body, selectors={'Name': name}))
-        return int(root.findtext('.//{%s}ReturnValue' % SERVICE))
-
-    def change_start_mode(self, name, mode):
-        body = ('<p:ChangeStartMode_INPUT xmlns:p="%s"><p:StartMode>%s</p:StartMode></p:ChangeStartMode_INPUT>'
-                % (SERVICE, mode))
-        return self.invoke('ChangeStartMode', name, body)
-
-    def events_since(self, epoch):
-        query = "SELECT * FROM Win32_NTLogEvent WHERE TimeGenerated >= '%s'" % dmtf(epoch)
-        return sorted((i.findtext('{%s}Logfile' % NS['ev']), i.findtext('{%s}SourceName' % NS['ev']),
-                       int(i.findtext('{%s}EventCode' % NS['ev']))) for i in self.items(CIMV2, query))
-
-    def listeners(self, port):
-        query = 'SELECT LocalPort, OwningProcess FROM MSFT_NetTCPConnection WHERE LocalPort = %d AND State = 2' % port
-        return sorted({int(i.findtext('OwningProcess')) for i in self.items(STDCIMV2, query)})
 
 
 @pytest.fixture(name='lab')

@@ -1,7 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the mailops.port25 project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Run many lab hosts in one process: addresses, TLS, inventory, ready file, clean stop on signals."""
+"""Run many lab hosts in one process: addresses, TLS, inventory, ready file, clean stop on signals.
+
+Besides WinRM, each host address listens on the SMTP ports its model holds and greets like the owner (``smtp``).
+Fleets run side by side on one machine: an SMTP port already taken on an address from --subnet stops the start with
+exit code 3, so a caller can try again in another subnet (``testing.running_fleet`` does).
+"""
 from __future__ import annotations
 
 import asyncio
@@ -14,7 +19,7 @@ import signal
 import yaml
 
 from winlab import write_file_atomic
-from winlab import fleet_auth, model, reqlog, scenario, server, tls
+from winlab import fleet_auth, model, reqlog, scenario, server, smtp, tls
 
 DEFAULT_SUBNET = '127.77.0.0/16'
 SCENARIO_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'scenarios')
@@ -104,6 +109,7 @@ class Fleet:
         self.state_dir = os.path.abspath(state_dir)
         self.http_port = http_port
         self.https_port = https_port
+        self.subnet = subnet
         self.addresses = assign_addresses(specs, subnet)
         os.makedirs(self.state_dir, exist_ok=True)
         names = [s.name for s in specs] + [s.host_fqdn for s in specs if 'kerberos' in s.auth]
@@ -113,9 +119,11 @@ class Fleet:
         except fleet_auth.FleetAuthError as exc:
             raise FleetError(str(exc)) from None
         runtimes = []
+        hosts = {}
         for spec in specs:
             host = model.Host.open(spec, self.state_dir)
             host.address = self.addresses[spec.name]    # the host names itself by it (faults' Machine, TCP table)
+            hosts[spec.name] = host
             try:
                 host_auth = self.auth.host_auth(spec, refuse=bool(spec.faults.get('refuse_auth')))
             except fleet_auth.FleetAuthError as exc:
@@ -123,7 +131,10 @@ class Fleet:
             log = reqlog.RequestLog(reqlog.log_path(self.state_dir, spec.name))
             runtimes.append(server.HostRuntime(spec.name, self.addresses[spec.name], host, host_auth, log,
                                                spec.faults or {}))
-        _raise_fd_limit(4 * len(specs) + 256)
+        for host in hosts.values():
+            host.link(hosts)                            # remote binds reach the proxy host's model
+        self.wire = smtp.WireService(hosts, self.addresses, fixed=[s.name for s in specs if s.address])
+        _raise_fd_limit(6 * len(specs) + 256)
         self.server = server.LabServer(runtimes, http_port, https_port,
                                        self.tls.server_context(self.auth.wants_client_certificates), limits)
 
@@ -151,6 +162,10 @@ class Fleet:
                 await self.server.start()
             except OSError as exc:
                 raise FleetError('cannot listen (ports %d/%d): %s' % (self.http_port, self.https_port, exc)) from None
+            collisions = self.wire.start()
+            if collisions:
+                raise FleetError('cannot listen for SMTP on %s (in use: another fleet in subnet %s?)'
+                                 % (', '.join('%s:%d' % (item[0], item[1]) for item in collisions), self.subnet))
             self.write_inventory(inventory_path)
             if ready_file:
                 write_file_atomic(ready_file, json.dumps({
@@ -158,11 +173,13 @@ class Fleet:
                     'https_port': self.https_port, 'inventory': os.path.abspath(inventory_path),
                     'state_dir': self.state_dir, 'ca_path': self.tls.ca_path,
                     'read_timeout': self.server.limits.read_timeout, 'idle_timeout': self.server.limits.idle_timeout,
-                    'max_body_bytes': self.server.limits.max_body, **self.auth.ready_info()}) + '\n')
+                    'max_body_bytes': self.server.limits.max_body, 'subnet': self.subnet,
+                    'smtp': self.wire.status(), **self.auth.ready_info()}) + '\n')
             print('winlab: %d hosts listening on ports %d (http) and %d (https); inventory %s; stop with Ctrl-C'
                   % (len(self.specs), self.http_port, self.https_port, os.path.abspath(inventory_path)), flush=True)
             await stop_event.wait()
         finally:
+            await self.wire.close()
             await self.server.close()
             self.auth.stop()
             for sig in (signal.SIGINT, signal.SIGTERM):

@@ -5,7 +5,14 @@
 
 Pending states are evaluated lazily against the host clock: every public call first completes the transitions
 whose time has come. Every change is written to <state_dir>/<name>.json atomically (tmp file + os.replace),
-and Host.open continues from that file, so a restarted lab loses nothing.
+and Host.open continues from that file, so a restarted lab loses nothing. ``observers`` are told after every change
+(the SMTP wire listeners follow the listeners that way).
+
+Remote binds (KB Q181420, Q222553): a service with ``remote_bind: {via: <proxy host>, ports: [...]}`` listens on those
+ports of the proxy host, not on its own: the listener is added to the proxy (``link`` gives each host its peers),
+owned there by the WinSock Proxy service's process. A start whose remote port is held on the proxy fails the way a
+local bind failure does (1066 / 10048, the service's own events); a proxy whose WSPSRV does not run refuses the
+connection (10061); a stop frees the proxy's port, and a stopped WSPSRV drops every remote bind it held.
 """
 from __future__ import annotations
 
@@ -33,6 +40,8 @@ RC_INVALID_PARAMETER = 21
 
 ERROR_SERVICE_SPECIFIC_ERROR = 1066
 WSAEADDRINUSE = 10048
+WSAECONNREFUSED = 10061
+PROXY_SERVICE = 'wspsrv'      # the WinSock Proxy service of Proxy Server 2.0
 WSAEADDRINUSE_TEXT = 'Only one usage of each socket address (protocol/network address/port) is normally permitted.'
 
 RUNNING = 'Running'
@@ -84,6 +93,8 @@ class Host:
         self.next_record = {}             # log -> next record number
         self.shells = {}                  # cmd shells and open enumerations are protocol state, not host state:
         self.enumerations = {}            # they are never saved (a restarted Windows host forgets them too)
+        self.observers = []               # callables told (with the host) after every change
+        self.peers = {}                   # name -> Host of the fleet, for remote binds (see link)
 
     # ------------------------------------------------------------------ construction and persistence
     @classmethod
@@ -118,7 +129,7 @@ class Host:
                 'command_line': None if system else proc['path'],
                 'parent': proc['parent'] if proc.get('parent') is not None else (0 if system else 4),
                 'created': self.boot + (0.5 if system else 2 + len(self.processes)),
-                'key': None,
+                'key': None, 'banner': proc.get('banner'), 'intercepts': list(proc.get('intercepts') or ()),
             }
             for port in proc['listens']:
                 self.listeners.append({'port': port, 'pid': pid, 'owner': 'process', 'created': self.boot + 20})
@@ -135,6 +146,7 @@ class Host:
                 'start_seconds': raw['start_seconds'], 'stop_seconds': raw['stop_seconds'],
                 'depends_on': list(raw['depends_on']), 'listens': list(raw['listens']),
                 'on_bind_failure': [dict(e) for e in raw['on_bind_failure']],
+                'remote_bind': dict(raw['remote_bind']) if raw.get('remote_bind') else None, 'banner': raw.get('banner'),
                 'service_type': raw['service_type'] or ('Share Process' if shared[raw['process']] > 1
                                                         or raw['process'].lower().startswith('svchost') else 'Own Process'),
                 'exit_code': 1077 if raw['start_mode'] != 'auto' else 0,   # 1077: never started since boot
@@ -188,10 +200,12 @@ class Host:
         }
 
     def save(self):
-        """Write the state atomically; a reader never sees a half-written file."""
+        """Write the state atomically (a reader never sees a half-written file), then tell the observers."""
         if self.state_dir:
             # json.dumps encodes in C; json.dump to a file takes the pure-Python iterencode path (many small writes)
             write_file_atomic(self.state_path, json.dumps(self.to_dict(), separators=(',', ':')))
+        for observer in list(self.observers):
+            observer(self)
 
     # ------------------------------------------------------------------ processes, ports, events
     def _alloc_pid(self):
@@ -225,12 +239,77 @@ class Host:
             self.processes.pop(pid, None)
 
     def _take_ports(self, svc, when):
+        remote = self._remote_ports(svc)
         for port in svc['listens']:
-            self.listeners.append({'port': port, 'pid': svc['pid'], 'owner': 'service:' + svc['name'], 'created': when})
+            if port not in remote:
+                self.listeners.append({'port': port, 'pid': svc['pid'], 'owner': 'service:' + svc['name'], 'created': when})
+        proxy = self._proxy(svc)
+        if remote and proxy is not None:
+            proxy.take_remote(self.spec.name, svc['name'], sorted(remote), when)
 
     def _free_ports(self, svc):
         owner = 'service:' + svc['name']
         self.listeners = [ln for ln in self.listeners if ln['owner'] != owner]
+        proxy = self._proxy(svc)
+        if proxy is not None:
+            proxy.free_remote(self.spec.name, svc['name'])
+
+    # ------------------------------------------------------------------ remote binds (this host as client and as proxy)
+    @staticmethod
+    def _remote_ports(svc):
+        return set((svc.get('remote_bind') or {}).get('ports') or ())
+
+    def _proxy(self, svc):
+        bind = svc.get('remote_bind')
+        return self.peers.get(bind['via']) if bind else None
+
+    @staticmethod
+    def remote_owner(client, service):
+        return 'remote:%s:%s' % (client, service)
+
+    def proxy_service(self):
+        svc = self.service(PROXY_SERVICE)
+        return svc if svc is not None and svc['state'] == RUNNING else None
+
+    def remote_refusal(self, client, service, ports):
+        """The WinSock error a remote bind of ``ports`` gets from this proxy host now, or None."""
+        with self.lock:
+            self.refresh()
+            if self.proxy_service() is None:
+                return WSAECONNREFUSED
+            mine = self.remote_owner(client, service)
+            if any(self.port_holder(port) is not None and self.port_holder(port)['owner'] != mine for port in ports):
+                return WSAEADDRINUSE
+            return None
+
+    def take_remote(self, client, service, ports, when):
+        """Listen on ``ports`` for a client's service, in the WinSock Proxy service's process."""
+        with self.lock:
+            proxy = self.proxy_service()
+            owner = self.remote_owner(client, service)
+            if proxy is None:
+                return
+            for port in ports:
+                if not any(ln['owner'] == owner and ln['port'] == port for ln in self.listeners):
+                    self.listeners.append({'port': port, 'pid': proxy['pid'], 'owner': owner, 'created': when})
+            self.save()
+
+    def free_remote(self, client, service):
+        with self.lock:
+            owner = self.remote_owner(client, service)
+            if any(ln['owner'] == owner for ln in self.listeners):
+                self.listeners = [ln for ln in self.listeners if ln['owner'] != owner]
+                self.save()
+
+    def link(self, peers):
+        """Give this host the fleet's hosts; running remote-bound services take their proxy ports (a fresh fleet)."""
+        self.peers = dict(peers)
+        with self.lock:
+            for svc in self.services.values():
+                if svc['state'] == RUNNING and self._remote_ports(svc) and self._proxy(svc) is not None:
+                    proxy = self._proxy(svc)
+                    if proxy.remote_refusal(self.spec.name, svc['name'], self._remote_ports(svc)) is None:
+                        proxy.take_remote(self.spec.name, svc['name'], sorted(self._remote_ports(svc)), self.clock())
 
     def port_holder(self, port):
         """The listener entry holding a TCP port, or None."""
@@ -276,10 +355,17 @@ class Host:
         svc['pending_until'] = None
         svc['checkpoint'] = 0
         svc['wait_hint'] = 0
+        remote = self._remote_ports(svc)
         for port in svc['listens']:
             holder = self.port_holder(port)
-            if holder is not None and holder['pid'] != svc['pid']:
+            if port not in remote and holder is not None and holder['pid'] != svc['pid']:
                 self._bind_failure(svc, when)
+                return
+        proxy = self._proxy(svc)
+        if remote and proxy is not None:
+            refused = proxy.remote_refusal(self.spec.name, svc['name'], remote)
+            if refused:
+                self._bind_failure(svc, when, refused)
                 return
         svc['state'] = RUNNING
         svc['exit_code'] = 0
@@ -287,14 +373,15 @@ class Host:
         self._take_ports(svc, when)
         self._scm(7036, 'information', 'The %s service entered the running state.' % svc['display_name'], when)
 
-    def _bind_failure(self, svc, when):
-        """WSAEADDRINUSE: the service logs its own events, exits, and the SCM records 7024."""
+    def _bind_failure(self, svc, when, error=WSAEADDRINUSE):
+        """WSAEADDRINUSE (or the proxy's refusal): the service logs its own events, exits, and the SCM records 7024."""
         svc['state'] = STOPPED
         svc['exit_code'] = ERROR_SERVICE_SPECIFIC_ERROR
-        svc['specific_exit_code'] = WSAEADDRINUSE
+        svc['specific_exit_code'] = error
         self._release_process(svc)
         for raw in svc['on_bind_failure']:
-            self._log(raw, when)
+            # the scenario's events carry 10048; another WinSock error is written in its place
+            self._log(dict(raw, message=raw.get('message', '').replace(str(WSAEADDRINUSE), str(error))), when)
         self._scm(7024, 'error', 'The %s service terminated with the following service-specific error: \r\n%s'
                   % (svc['display_name'], WSAEADDRINUSE_TEXT), when)
 
@@ -307,6 +394,8 @@ class Host:
         svc['specific_exit_code'] = 0
         self._free_ports(svc)
         self._release_process(svc)
+        # A process that ended takes the remote binds it held for clients with it (a stopped WSPSRV).
+        self.listeners = [ln for ln in self.listeners if not ln['owner'].startswith('remote:') or ln['pid'] in self.processes]
         self._scm(7036, 'information', 'The %s service entered the stopped state.' % svc['display_name'], when)
 
     # ------------------------------------------------------------------ queries

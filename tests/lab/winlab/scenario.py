@@ -15,12 +15,14 @@ import re
 import yaml
 
 HOST_KEYS = ('name', 'address', 'groups', 'os', 'username', 'password', 'auth', 'scheme', 'services', 'processes',
-             'events', 'faults', 'standardcimv2', 'hostname', 'realm', 'fqdn')
+             'events', 'faults', 'standardcimv2', 'hostname', 'realm', 'fqdn', 'files')
 DEFAULT_KEYS = tuple(k for k in HOST_KEYS if k not in ('name', 'address', 'hostname', 'fqdn'))
 SERVICE_KEYS = ('name', 'display_name', 'description', 'state', 'start_mode', 'process', 'path', 'account', 'protected',
                 'start_seconds', 'stop_seconds', 'delayed_auto_start', 'exit_code', 'depends_on', 'listens',
-                'on_bind_failure', 'service_type')
-PROCESS_KEYS = ('name', 'path', 'listens', 'pid', 'parent')
+                'on_bind_failure', 'service_type', 'remote_bind', 'banner')
+PROCESS_KEYS = ('name', 'path', 'listens', 'pid', 'parent', 'banner', 'intercepts')
+REMOTE_BIND_KEYS = ('via', 'ports')
+PROXY_SERVICE = 'WSPSRV'           # the WinSock Proxy service of Proxy Server 2.0, which makes the remote binds
 EVENT_KEYS = ('log', 'source', 'event_id', 'type', 'time', 'message')
 BIND_EVENT_KEYS = ('log', 'source', 'event_id', 'type', 'message')
 FAULT_KEYS = ('latency_ms', 'drop_connections', 'internal_error_requests', 'operation_timeout_on',
@@ -36,6 +38,9 @@ TIMEOUT_OPERATIONS = ('StopService', 'StartService', 'ChangeStartMode', 'Enumera
                       'Create', 'Command', 'Receive', 'Signal', 'Delete')
 _REL_TIME = re.compile(r'^([+-]?)(\d+(?:\.\d+)?)([smhd])$')
 _NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$')
+_WINDOWS_PATH = re.compile(r'^[A-Za-z]:\\[^\x00-\x1f"*?<>|]*$')
+MAX_FILE_BYTES = 64 * 1024
+MAX_BANNER = 500
 _REALM = re.compile(r'^[A-Z0-9]([A-Z0-9-]{0,61}[A-Z0-9])?(\.[A-Z0-9]([A-Z0-9-]{0,61}[A-Z0-9])?)*$')
 _FQDN = re.compile(r'^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$')
 _UNITS = {'s': 1, 'm': 60, 'h': 3600, 'd': 86400}
@@ -80,6 +85,7 @@ class HostSpec:
     source: str = ''
     realm: str = DEFAULT_REALM
     fqdn: str = ''            # '' follows the name: see host_fqdn
+    files: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         if not self.hostname:
@@ -230,7 +236,19 @@ def _check_service(chk, raw, field):
         'service_type': chk.string(raw.get('service_type'), field + '.service_type',
                                    choices=('Own Process', 'Share Process', 'Kernel Driver')),
         'on_bind_failure': [],
+        'banner': _check_banner(chk, raw.get('banner'), field + '.banner'),
+        'remote_bind': None,
     }
+    if raw.get('remote_bind') is not None:
+        bind = chk.mapping(raw['remote_bind'], field + '.remote_bind', REMOTE_BIND_KEYS)
+        via = chk.string(bind.get('via'), field + '.remote_bind.via', required=True, pattern=_NAME)
+        ports = chk.ports(bind.get('ports'), field + '.remote_bind.ports')
+        if not ports:
+            chk.fail(field + '.remote_bind.ports', 'must name at least one port')
+        outside = [port for port in ports if port not in svc['listens']]
+        if outside:
+            chk.fail(field + '.remote_bind.ports', 'port %d is not in listens (a remote bind moves a listen of the service)' % outside[0])
+        svc['remote_bind'] = {'via': via, 'ports': ports}
     if svc['description'] and not isinstance(svc['description'], str):
         chk.fail(field + '.description', 'must be a string')
     bind = raw.get('on_bind_failure') or []
@@ -250,7 +268,35 @@ def _check_process(chk, raw, field):
         'listens': chk.ports(raw.get('listens'), field + '.listens'),
         'pid': chk.integer(raw.get('pid'), field + '.pid', minimum=4, maximum=0x7FFFFFFF),
         'parent': chk.integer(raw.get('parent'), field + '.parent', minimum=0, maximum=0x7FFFFFFF),
+        'banner': _check_banner(chk, raw.get('banner'), field + '.banner'),
+        'intercepts': chk.ports(raw.get('intercepts'), field + '.intercepts'),
     }
+
+
+def _check_banner(chk, value, field):
+    """The text after "220 " a listener greets with ({fqdn} and {date} are filled in); '' accepts and never greets."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_BANNER or any(c in value for c in '\r\n\x00'):
+        chk.fail(field, 'must be one line of at most %d characters' % MAX_BANNER)
+    return value
+
+
+def _check_files(chk, raw):
+    """{Windows path: text} the cmd shell's type answers (Wspcfg.ini next to an image, Mspclnt.ini, ...)."""
+    if raw is None:
+        return {}
+    chk.mapping(raw, 'files', tuple(raw) if isinstance(raw, dict) else ())
+    files = {}
+    for path, content in raw.items():
+        if not isinstance(path, str) or not _WINDOWS_PATH.match(path):
+            chk.fail('files', '%r is not a Windows path such as C:\\dir\\file.ini' % (path,))
+        if not isinstance(content, str) or len(content.encode('utf-8')) > MAX_FILE_BYTES:
+            chk.fail('files.%s' % path, 'must be text of at most %d bytes' % MAX_FILE_BYTES)
+        if path.lower() in (known.lower() for known in files):
+            chk.fail('files.%s' % path, 'names a file twice (Windows paths ignore case)')
+        files[path] = content
+    return files
 
 
 def _check_faults(chk, raw):
@@ -323,7 +369,7 @@ def _check_host(path, raw, defaults, index):
         services=services, processes=processes, events=events,
         faults=_check_faults(chk, merged.get('faults')),
         has_standardcimv2=scv2, hostname=netbios_name(hostname) if hostname else '',
-        source=str(path), realm=realm, fqdn=fqdn or '',
+        source=str(path), realm=realm, fqdn=fqdn or '', files=_check_files(chk, merged.get('files')),
     )
 
 
@@ -351,7 +397,10 @@ def _check_ports(chk, services, processes):
     running = [('services[%d]' % i, s, s.get('process')) for i, s in enumerate(services) if s['state'] == 'running']
     running += [('processes[%d]' % i, p, p['name']) for i, p in enumerate(processes)]
     for field, item, image in running:
+        remote = (item.get('remote_bind') or {}).get('ports') or ()
         for port in item['listens']:
+            if port in remote:
+                continue        # held on the proxy host, not here
             other = owners.get(port)
             # services hosted by one shared process legitimately list the same port
             if other is not None and other[1] != image:
@@ -401,7 +450,37 @@ def load_many(paths):
     for path in paths:
         specs.extend(load_spec(path))
     _unique_hosts(', '.join(os.fspath(p) for p in paths), specs)
+    check_remote_binds(specs)
     return specs
+
+
+def check_remote_binds(specs):
+    """Every ``remote_bind.via`` names another host of the fleet that has the WinSock Proxy service and binds nothing
+    remotely itself (the lab's proxy never reaches back to a client)."""
+    by_name = {spec.name: spec for spec in specs}
+    proxies = set()
+    for spec in specs:
+        for i, svc in enumerate(spec.services):
+            bind = svc['remote_bind']
+            if not bind:
+                continue
+            field = 'services[%d].remote_bind.via' % i
+            proxy = by_name.get(bind['via'])
+            if proxy is None or proxy is spec:
+                raise ScenarioError(spec.source, spec.name, field, 'must name another host of the fleet, got %r' % bind['via'])
+            if not any(s['name'].lower() == PROXY_SERVICE.lower() for s in proxy.services):
+                raise ScenarioError(spec.source, spec.name, field, 'host %r has no %s service to make the remote bind'
+                                    % (bind['via'], PROXY_SERVICE))
+            proxies.add(proxy.name)
+            if svc['state'] == 'running':
+                held = [item for item in proxy.services if item['state'] == 'running'] + proxy.processes
+                for port in bind['ports']:
+                    if any(port in item['listens'] for item in held):
+                        raise ScenarioError(spec.source, spec.name, 'services[%d].remote_bind.ports' % i,
+                                            'port %d is already held on %r' % (port, bind['via']))
+    for spec in specs:
+        if spec.name in proxies and any(svc['remote_bind'] for svc in spec.services):
+            raise ScenarioError(spec.source, spec.name, 'services', 'a proxy host cannot bind remotely itself')
 
 
 def scenario_files(scenario_dir):
@@ -427,4 +506,21 @@ def generate(n, scenario_dir):
         spec.name += suffix
         spec.address = None
         out.append(spec)
+    _rebind_generated(out, templates, n, width)
     return out
+
+
+def _rebind_generated(out, templates, n, width):
+    """A remote bind of a generated host goes to the copy of its proxy made in the same round of the templates; when
+    that copy is not part of the fleet, the service binds locally."""
+    index = {spec.name: i for i, spec in enumerate(templates)}
+    for i, spec in enumerate(out):
+        for svc in spec.services:
+            bind = svc['remote_bind']
+            if not bind:
+                continue
+            proxy = i - i % len(templates) + index[bind['via']]
+            if proxy < n:
+                bind['via'] = '%s-%0*d' % (bind['via'], width, proxy + 1)
+            else:
+                svc['remote_bind'] = None

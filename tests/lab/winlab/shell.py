@@ -3,9 +3,10 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The few commands the lab's cmd shell answers, from the same model the WMI classes read.
 
-netstat -ano, sc query [NAME], sc qc NAME and hostname, reached directly (pywinrm run_cmd), through
-'cmd /c ...', or through 'PowerShell ... -EncodedCommand <base64 UTF-16LE>' (how Ansible's winrm connection
-wraps ansible.builtin.raw). Anything else exits 1 with cmd.exe's "not recognized" message on stderr.
+netstat -ano, sc query [NAME], sc qc NAME, hostname and type FILE [FILE ...] (the files a scenario gives the host),
+reached directly (pywinrm run_cmd), through 'cmd /c ...', or through 'PowerShell ... -EncodedCommand <base64
+UTF-16LE>' (how Ansible's winrm connection wraps ansible.builtin.raw). Anything else exits 1 with cmd.exe's "not
+recognized" message on stderr.
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ SC_START = {'Boot': '0   BOOT_START', 'System': '1   SYSTEM_START', 'Auto': '2  
             'Manual': '3   DEMAND_START', 'Disabled': '4   DISABLED'}
 NETSTAT_STATES = {'Listen': 'LISTENING', 'Established': 'ESTABLISHED', 'TimeWait': 'TIME_WAIT'}
 SC_NOT_FOUND = ('[SC] %s FAILED 1060:\r\n\r\nThe specified service does not exist as an installed service.\r\n\r\n')
+FILE_NOT_FOUND = 'The system cannot find the file specified.\r\n'
+TYPE_SYNTAX = 'The syntax of the command is incorrect.\r\n'
 
 
 def run(host, command, arguments):
@@ -53,7 +56,47 @@ def _dispatch(host, words, depth):
         return _netstat(host, rest)
     if head == 'sc':
         return _sc(host, rest)
+    if head == 'type':
+        return _type(host, rest)
     return '', NOT_RECOGNIZED % words[0], 1
+
+
+def _cmd_words(line):
+    """cmd's argument splitting: spaces separate, double quotes group (and are dropped)."""
+    words, current, quoted, started = [], [], False, False
+    for char in line:
+        if char == '"':
+            quoted, started = not quoted, True
+        elif char in ' \t' and not quoted:
+            if started:
+                words.append(''.join(current))
+            current, started = [], False
+        else:
+            current.append(char)
+            started = True
+    if started:
+        words.append(''.join(current))
+    return words
+
+
+def _type(host, args):
+    """TYPE: each file's text on stdout, one after the other (no separator); with several files cmd names each one on
+    stderr first, and a missing one is "Error occurred while processing: <file>."; exit code 1 when one was missing."""
+    paths = _cmd_words(' '.join(args))
+    if not paths:
+        return '', TYPE_SYNTAX, 1
+    files = {path.lower(): text for path, text in (host.spec.files or {}).items()}
+    out, err, code = [], [], 0
+    for path in paths:
+        text = files.get(path.lower())
+        if text is None:
+            code = 1
+            err.append(FILE_NOT_FOUND + ('Error occurred while processing: %s.\r\n' % path if len(paths) > 1 else ''))
+            continue
+        if len(paths) > 1:
+            err.append('\r\n%s\r\n\r\n\r\n' % path)
+        out.append(text)
+    return ''.join(out), ''.join(err), code
 
 
 def _powershell(host, args, depth):

@@ -7,28 +7,64 @@
         lab.inventory_path, lab.hosts['ex55-smtp']['ansible_host'], lab.host_state('ex55-smtp'),
         lab.requests('ex55-smtp')
 
-Ports are picked free for every start (other fleets run on this machine at the same time).
+Ports are picked free for every start, and each fleet gets its own block of loopback addresses (other fleets run
+on this machine at the same time, and each host listens on the real SMTP ports of its address).
 """
 from __future__ import annotations
 
 import contextlib
+import datetime
 import importlib
+import ipaddress
 import itertools
 import json
 import os
+import random
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 
 import yaml
 
-from winlab import kdc, reqlog
+from winlab import kdc, reqlog, wsman
 
 LAB_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXIT_LISTEN = 3     # cli.EXIT_LISTEN: a port was taken between picking it and binding it
+# Where test fleets take their address blocks: away from 127.0.0.0/16 and from the CLI's default 127.77.0.0/16.
+TEST_RANGE = ipaddress.ip_network('127.64.0.0/10')
+DEFAULT_RANGE = ipaddress.ip_network('127.77.0.0/16')
+
+
+def random_subnet(hosts=1, rng=random):
+    """A loopback block of its own for one fleet (at least /22, more for big generated fleets)."""
+    prefix = 22
+    while (1 << (32 - prefix)) - 2 < hosts + 2 and prefix > TEST_RANGE.prefixlen:
+        prefix -= 1
+    blocks = list(TEST_RANGE.subnets(new_prefix=prefix)) if prefix < 18 else None
+    while True:
+        if blocks is not None:
+            block = rng.choice(blocks)
+        else:
+            size = 1 << (32 - prefix)
+            start = int(TEST_RANGE.network_address) + rng.randrange(TEST_RANGE.num_addresses // size) * size
+            block = ipaddress.ip_network('%s/%d' % (ipaddress.ip_address(start), prefix))
+        if not block.overlaps(DEFAULT_RANGE):
+            return str(block)
+
+
+def _count_hosts(spec_paths, generate):
+    if generate:
+        return generate
+    count = 0
+    for path in spec_paths or ():
+        with open(path, encoding='utf-8') as handle:
+            count += len((yaml.safe_load(handle) or {}).get('hosts') or ())
+    return count
 
 
 class FleetStartError(RuntimeError):
@@ -54,6 +90,8 @@ class FleetHandle:
         self.http_port = ready['http_port']
         self.https_port = ready['https_port']
         self.ca_path = ready['ca_path']
+        self.subnet = ready.get('subnet')
+        self.smtp = ready.get('smtp') or {}
         with open(inventory_path, encoding='utf-8') as handle:
             self.inventory = yaml.safe_load(handle)
         self.hosts = dict(self.inventory['all']['children']['windows']['hosts'])
@@ -119,6 +157,8 @@ def running_fleet(spec_paths=None, state_dir=None, http_port=None, https_port=No
 
     state_dir defaults to a temporary directory removed afterwards; pass one (tmp_path) to look at it
     or to restart a fleet from it.  extra_args go to `python -m winlab fleet` (e.g. ['--read-timeout', '1']).
+    Without a --subnet in extra_args the fleet gets a random block of its own, and another one if its SMTP ports
+    collide with another fleet's.
     """
     if isinstance(spec_paths, (str, os.PathLike)):
         spec_paths = [spec_paths]
@@ -133,12 +173,22 @@ def running_fleet(spec_paths=None, state_dir=None, http_port=None, https_port=No
         env = dict(os.environ)
         env['PYTHONPATH'] = os.pathsep.join([LAB_DIR] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p])
         fixed_ports = http_port is not None and https_port is not None
-        for _attempt in range(1 if fixed_ports else 4):
+        own_subnet = '--subnet' not in [str(a) for a in extra_args]
+        hosts = _count_hosts(spec_paths, generate) if own_subnet else 0
+        subnet_file = os.path.join(state_dir, 'subnet.txt')     # a restart from this state keeps its addresses
+        remembered = None
+        if own_subnet and os.path.exists(subnet_file):
+            with open(subnet_file, encoding='utf-8') as handle:
+                remembered = handle.read().strip() or None
+        for attempt in range(1 if fixed_ports and not own_subnet else 6):
             ports = (http_port or free_port(), https_port or free_port())
             if ports[0] == ports[1]:
                 continue
             cmd = [sys.executable, '-m', 'winlab', 'fleet', '--state-dir', state_dir, '--inventory', inventory_path,
                    '--ready-file', ready_file, '--http-port', str(ports[0]), '--https-port', str(ports[1])]
+            if own_subnet:
+                subnet = remembered if attempt == 0 and remembered else random_subnet(hosts)
+                cmd += ['--subnet', subnet]
             if generate:
                 cmd += ['--generate', str(generate)]
             for path in spec_paths or ():
@@ -155,6 +205,9 @@ def running_fleet(spec_paths=None, state_dir=None, http_port=None, https_port=No
                 err = handle.read().strip()
             raise FleetStartError('winlab fleet did not become ready (exit code %s): %s'
                                   % (process.returncode, err or '(no stderr)'))
+        if own_subnet:
+            with open(subnet_file, 'w', encoding='utf-8') as handle:
+                handle.write(ready['subnet'] + '\n')
         handle = FleetHandle(process, state_dir, inventory_path, ready, stderr_path)
         try:
             yield handle
@@ -163,6 +216,27 @@ def running_fleet(spec_paths=None, state_dir=None, http_port=None, https_port=No
 
 
 # helpers for clients in tests ------------------------------------------------------------------
+
+def require_smtp(lab):
+    """Greetings need the real SMTP ports: in CI (root, ``CI`` set) they must be served, elsewhere the test skips
+    saying why."""
+    import pytest  # pylint: disable=import-outside-toplevel  # only tests call this
+    if not lab.smtp.get('served'):
+        if os.environ.get('CI'):
+            pytest.fail('the lab could not serve SMTP greetings in CI: %s' % lab.smtp.get('reason'))
+        pytest.skip(lab.smtp.get('reason') or 'SMTP greetings are not served')
+
+
+def smtp_greeting(address, port=25):
+    """``(code, text)`` of a greeting as Python's smtplib reads it (then QUIT), or None when the port refuses."""
+    client = smtplib.SMTP(timeout=5)
+    try:
+        code, text = client.connect(address, port)
+    except ConnectionRefusedError:
+        return None
+    client.quit()
+    return code, text.decode()
+
 
 _CCACHES = itertools.count(1)
 
@@ -233,6 +307,9 @@ def kerberos_ticket(lab, principal=None, password=None):
 LAB_USER = 'LAB\\ansible'
 LAB_PASSWORD = 'Lab-Passw0rd!'
 CIMV2 = 'http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/'
+STDCIMV2 = 'http://schemas.microsoft.com/wbem/wsman/1/wmi/root/standardcimv2/'
+SERVICE = CIMV2 + 'Win32_Service'
+NS = {'n': wsman.NS_N, 'w': wsman.NS_W, 'svc': SERVICE + '/', 'ev': CIMV2 + 'Win32_NTLogEvent'}
 WQL_DIALECT = 'http://schemas.microsoft.com/wbem/wsman/1/WQL'
 
 
@@ -286,6 +363,57 @@ def enumerate_envelope(to, resource_uri, wql=None, max_envelope=512000, message_
         '<s:Body><wsen:Enumerate><wsman:OptimizeEnumeration/><wsman:MaxElements>32000</wsman:MaxElements>%s'
         '</wsen:Enumerate></s:Body></s:Envelope>'
         % (_xml_escape(to), _xml_escape(resource_uri), max_envelope, message_id, flt))
+
+
+def dmtf(epoch):
+    """A DMTF datetime (UTC) for WQL."""
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime('%Y%m%d%H%M%S.%f') + '+000'
+
+
+class ServiceClient:
+    """Builds requests like the collection does and sends them through ``send`` (wsman.handle or HTTP): a few service
+    reads and method calls for tests that play the KB's steps over WS-Man."""
+
+    def __init__(self, send):
+        self.send = send
+
+    @classmethod
+    def over(cls, protocol):
+        """A client that talks through a pywinrm Protocol (HTTP, NTLM, message encryption)."""
+        return cls(lambda body: ET.fromstring(protocol.send_message(body.decode('utf-8'))))
+
+    def items(self, namespace, query):
+        root = self.send(wsman.request_envelope(wsman.ACT_ENUMERATE, namespace + '*', wsman.enumerate_body(query)))
+        found = list(root.find('.//n:EnumerateResponse/w:Items', NS))
+        context = root.findtext('.//n:EnumerateResponse/n:EnumerationContext', namespaces=NS)
+        while context:
+            root = self.send(wsman.request_envelope(wsman.ACT_PULL, namespace + '*', wsman.pull_body(context)))
+            found.extend(root.find('.//n:PullResponse/n:Items', NS))
+            context = root.findtext('.//n:PullResponse/n:EnumerationContext', namespaces=NS)
+        return found
+
+    def service(self, name):
+        item = self.items(CIMV2, "SELECT Name, State, ProcessId, ExitCode, ServiceSpecificExitCode, StartMode "
+                                 "FROM Win32_Service WHERE Name = '%s'" % name)[0]
+        return {c.tag: c.text for c in item}
+
+    def invoke(self, method, name, body=''):
+        root = self.send(wsman.request_envelope(SERVICE + '/' + method, SERVICE, body, selectors={'Name': name}))
+        return int(root.findtext('.//{%s}ReturnValue' % SERVICE))
+
+    def change_start_mode(self, name, mode):
+        body = ('<p:ChangeStartMode_INPUT xmlns:p="%s"><p:StartMode>%s</p:StartMode></p:ChangeStartMode_INPUT>'
+                % (SERVICE, mode))
+        return self.invoke('ChangeStartMode', name, body)
+
+    def events_since(self, epoch):
+        query = "SELECT * FROM Win32_NTLogEvent WHERE TimeGenerated >= '%s'" % dmtf(epoch)
+        return sorted((i.findtext('{%s}Logfile' % NS['ev']), i.findtext('{%s}SourceName' % NS['ev']),
+                       int(i.findtext('{%s}EventCode' % NS['ev']))) for i in self.items(CIMV2, query))
+
+    def listeners(self, port):
+        query = 'SELECT LocalPort, OwningProcess FROM MSFT_NetTCPConnection WHERE LocalPort = %d AND State = 2' % port
+        return sorted({int(i.findtext('OwningProcess')) for i in self.items(STDCIMV2, query)})
 
 
 def _xml_escape(text):
