@@ -71,6 +71,12 @@ CATALOGUE = (
      'mail_scanning': True, 'behaviour': 'intercept', 'source': 'domain.md 2: shadow1ng/fscan auto.json [W]'},
 )
 
+def product_text(product):
+    """``Vendor Product`` without repeating a vendor that the product name already starts with."""
+    vendor, name = product.get('vendor') or '', product.get('product') or ''
+    return name if name.lower().startswith(vendor.lower()) else ('%s %s' % (vendor, name)).strip()
+
+
 ENTRY_KEYS = ('vendor', 'product', 'services', 'processes', 'mail_scanning', 'behaviour', 'source')
 USER_SOURCE = 'user catalogue'
 # The ``antivirus_catalogue`` option's argument spec (validate_entries() checks what a spec cannot express).

@@ -217,7 +217,8 @@ def test_report_write_builds_once_and_writes_the_three_documents(tmp_path):
     assert (run['engine'], run['slice'], run['targeted'], run['started']) == ('ansible', None, hosts, GENERATED)
     assert run['id'].startswith('run-') and run['id'].endswith('-%d' % os.getppid())
     artifact = result.pop('artifact')
-    assert list(artifact) == ['port25_piece_' + run['id']] and len(artifact['port25_piece_' + run['id']]['hosts']) == len(hosts)
+    key = 'port25_piece_' + run['id'].replace('-', '_')
+    assert list(artifact) == [key] and len(artifact[key]['hosts']) == len(hosts)
     assert result == {'changed': True, 'output': dict(paths, dir=str(dest), summary=expected['summary'], changes={},
                                                       gate_failed=['mail02.corp.example', HOSTILE])}
     assert sorted(p.name for p in dest.iterdir()) == ['port25-report.html', 'port25-report.json', 'port25-report.xml']

@@ -60,7 +60,7 @@ def test_the_run_id_comes_from_the_engine_or_the_playbook_process():
     local = run.describe({}, ['a', 'b'], '2026-11-28T06:15:00Z', 1)
     assert local['id'].startswith('run-') and local['id'].endswith('-1') and local['targeted'] == ['a', 'b']
     assert run.describe({}, [], 'T', 1, run_id='nightly / 28')['id'] == 'nightly_28'
-    assert run.artifact_key({'id': 'awx-job-4711', 'slice': {'number': 2, 'count': 4}}) == 'port25_piece_awx-job-4711_slice2'
+    assert run.artifact_key({'id': 'awx-job-4711', 'slice': {'number': 2, 'count': 4}}) == 'port25_piece_awx_job_4711_slice2'
 
 
 @pytest.mark.parametrize('task_vars, explicit, expected', [

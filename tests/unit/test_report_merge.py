@@ -144,7 +144,7 @@ def test_the_action_merges_directories_and_artifacts(tmp_path):
     _write(pieces, 'slice2', _piece(['c'], '2026-11-28T06:01:00Z', 2))
     artifact, _ = merge.artifact(_piece(['d'], '2026-11-28T06:02:00Z', 3))
     result = _merge({'sources': [str(pieces)], 'dest': str(tmp_path / 'out'), 'publish': True},
-                    {'port25_piece_job-3_slice3': artifact, 'unrelated': 1})
+                    {'port25_piece_job_3_slice3': artifact, 'unrelated': 1})
     assert not result.get('failed'), result
     assert 'artifact' not in result and result['output']['summary']['hosts'] == 4
     written = json.loads((tmp_path / 'out' / 'port25-report.json').read_text(encoding='utf-8'))

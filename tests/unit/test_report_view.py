@@ -129,7 +129,8 @@ def test_check_mode_after_bar_is_the_prediction():
     results['av'] = dict(fleet_results()['mail02.corp.example'], check_mode=True)
     built = view.build(_report(results))
     rows = built['chart']['rows']
-    assert (rows[1]['label'], rows[1]['predicted'], built['chart']['predicted']) == ('After (predicted)', True, True)
+    assert (rows[1]['label'], rows[1]['predicted'], built['chart']['predicted']) == (
+        'After (predicted: what a real run would leave)', True, True)
     assert [(s['verdict'], s['count']) for s in rows[0]['segments']] == [('noncompliant', 3)]
     assert [(s['verdict'], s['count']) for s in rows[1]['segments']] == [('compliant', 2), ('noncompliant', 1)]
     cards = {c['cls']: c for c in built['cards']}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 
-from ansible_collections.mailops.port25.plugins.module_utils.remediation import product_text
+from ansible_collections.mailops.port25.plugins.module_utils.antivirus import product_text
 from ansible_collections.mailops.port25.plugins.plugin_utils.report import model
 
 REPORT_NAME = 'port25-report.json'

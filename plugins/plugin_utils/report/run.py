@@ -108,7 +108,8 @@ def describe(task_vars, targeted, generated, owner_pid, run_id=None, slice_numbe
 def artifact_key(run):
     """The set_stats key of a run's piece: unique per piece, because AWX merges the artifacts of a workflow's jobs
     with dict.update (``WorkflowJob.get_effective_artifacts``): one shared key would keep only the last slice."""
-    key = 'port25_piece_' + _ID.sub('_', run['id'])
+    # set_stats takes only valid variable names: letters, digits and underscores.
+    key = 'port25_piece_' + re.sub(r'\W', '_', run['id'], flags=re.ASCII)
     if run.get('slice'):
         key += '_slice%d' % run['slice']['number']
     return key

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.mailops.port25.plugins.module_utils.remediation import product_text
+from ansible_collections.mailops.port25.plugins.module_utils.antivirus import product_text
 from ansible_collections.mailops.port25.plugins.module_utils.text import printable, printable_data
 from ansible_collections.mailops.port25.plugins.plugin_utils.report import junit
 
@@ -54,7 +54,11 @@ KB_QUOTE = {
 
 
 class Strings:
-    """A string table: each distinct string once in the page's data, rows refer to it by index."""
+    """A string table: each distinct string once in the page's data, rows refer to it by index.
+
+    Every string of a host row but the host's name passes through here, so this is where host text is made
+    printable: once per distinct string.
+    """
 
     def __init__(self):
         self.items = []
@@ -67,7 +71,7 @@ class Strings:
         index = self._index.get(value)
         if index is None:
             index = self._index[value] = len(self.items)
-            self.items.append(value)
+            self.items.append(printable(value))
         return index
 
 
@@ -178,13 +182,12 @@ def _action_rows(host, strings):
 
 
 def host_row(host, small, strings):
-    """One host of the page's data: the table row and its details."""
-    host = printable_data(host)
+    """One host of the page's data: the table row and its details (its strings in the table ``strings``)."""
     verdict = display_verdict(host)
     count, changes = _change_text(host)
     cause, context = cause_first(host['error'], host['host'])
     if cause is None:
-        codes = [c for c in _error_codes(host)]
+        codes = _error_codes(host)
         cause = ('waived: ' if verdict == 'waived' else '') + ', '.join(str(c) for c in codes) if codes else None
     review = review_flags(host)
     details = {
@@ -193,14 +196,14 @@ def host_row(host, small, strings):
         'f': _findings(host['findings'], host['profile'], strings),
         'a': _action_rows(host, strings),
         'g': [[strings(f.get('code')), strings(f.get('message')), strings(f.get('advice')), 1 if review else 0] for f in host['flags']],
-        't': host.get('started'), 'du': host.get('duration'), 'pc': strings(host.get('piece')),
+        't': printable(host.get('started')), 'du': host.get('duration'), 'pc': strings(host.get('piece')),
         'sm': 1 if host.get('detail') == 'summary' else 0,
     }
     before = host['before']['findings']
     if before and before != host['findings']:
         details['fb'] = _findings(before, host['profile'], strings)
     return {
-        'h': host['host'], 'v': verdict, 'r': RANK[verdict], 'p': strings(host['profile'] or '-'),
+        'h': printable(host['host']), 'v': verdict, 'r': RANK[verdict], 'p': strings(host['profile'] or '-'),
         'o': strings(owner_text(host['after']['owner'] or host['before']['owner'])),
         'c': count, 'cl': changes, 'g': [strings(f.get('code')) for f in review],
         'x': strings(cause), 'xc': strings(context),
@@ -260,32 +263,36 @@ def cards(report):
 
 
 def chart(report):
-    """Two stacked bars of host verdicts, before and after; in check mode the after bar is the prediction."""
+    """Two stacked bars of host verdicts, before and after; in check mode the after bar is the prediction.
+
+    Positions are percentages of the page's width and the text keeps its size, so the chart reads the same from a
+    phone to a wide screen.
+    """
     hosts = report['hosts']
     total = max(len(hosts), 1)
-    width, left, bar, gap, top = 1000, 150, 28, 14, 4
+    label_h, bar, gap = 18, 26, 10
     before = [(v, sum(1 for h in hosts if h['before']['verdict'] == v)) for v in ('compliant', 'noncompliant', 'unknown')]
     if report['mode'] == 'check':
-        label, predicted = 'After (predicted)', True
+        label, predicted = 'After (predicted: what a real run would leave)', True
         after = [(v, sum(1 for h in hosts if predicted_verdict(h) == v)) for v in ('compliant', 'noncompliant', 'failed', 'unknown')]
     else:
         label, predicted = 'After', False
         after = [(v, sum(1 for h in hosts if display_verdict(h) == v)) for v in ('compliant', 'waived', 'noncompliant', 'failed', 'not_run')]
     rows = []
     for index, (name, segments, pred) in enumerate((('Before', before, False), (label, after, predicted))):
-        y = top + index * (bar + gap)
-        x = float(left)
+        top = index * (label_h + bar + gap)
+        x = 0.0
         parts = []
         for verdict, count in segments:
             if not count:
                 continue
-            w = (width - left) * count / total
-            parts.append({'verdict': verdict, 'count': count, 'x': round(x, 1), 'w': round(w, 1), 'mid': round(x + w / 2, 1),
-                          'label': VERDICT_LABEL[verdict], 'show': w >= 28})
+            w = 100.0 * count / total
+            parts.append({'verdict': verdict, 'count': count, 'x': round(x, 3), 'w': round(w, 3), 'mid': round(x + w / 2, 3),
+                          'label': VERDICT_LABEL[verdict], 'show': w >= 4})
             x += w
-        rows.append({'label': name, 'y': y, 'ty': y + bar // 2 + 5, 'predicted': pred, 'segments': parts})
-    return {'width': width, 'left': left, 'bar': bar, 'height': top + 2 * (bar + gap), 'rows': rows,
-            'predicted': predicted, 'empty': not hosts}
+        rows.append({'label': name, 'ty': top + 13, 'y': top + label_h, 'ny': top + label_h + bar // 2 + 5, 'predicted': pred,
+                     'segments': parts})
+    return {'bar': bar, 'height': 2 * (label_h + bar + gap) - gap, 'rows': rows, 'predicted': predicted, 'empty': not hosts}
 
 
 def _sample(hosts):
