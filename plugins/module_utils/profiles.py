@@ -39,13 +39,13 @@ PROFILES = {
         'Exchange 4.0-5.5: the Internet Mail Service (MSExchangeIMC) owns TCP 25 (KB Q222553)'),
     'exchange2003': Profile(
         'exchange2003', SMTP_SERVICE, True, _SMTPSVC_EVENTS,
-        'Exchange 2000/2003: the IIS SMTP service (SMTPSVC) is the Exchange transport (domain.md 1.2)'),
+        'Exchange 2000/2003: the IIS SMTP service (SMTPSVC) is the Exchange transport (ExBPA rule "SMTP Service Disabled", KB 312395)'),
     'exchange2007': Profile(
         'exchange2007', 'MSExchangeTransport', False, _TRANSPORT_EVENTS,
-        'Exchange 2007/2010 Hub or Edge, 2013+ Edge: Microsoft Exchange Transport owns TCP 25 (domain.md 1.3, 1.4)'),
+        'Exchange 2007/2010 Hub or Edge, 2013+ Edge: Microsoft Exchange Transport owns TCP 25 (Exchange services overview)'),
     'exchange2013': Profile(
         'exchange2013', 'MSExchangeFrontEndTransport', False, _FRONTEND_EVENTS,
-        'Exchange 2013-SE Client Access/Mailbox: Front End Transport owns TCP 25 (domain.md 1.4)'),
+        'Exchange 2013-SE Client Access/Mailbox: Front End Transport owns TCP 25 (Exchange network ports, KB 2958036)'),
     # No known mail service: every known bind-failure signature is evidence that something holds the port.
     'generic': Profile(
         'generic', None, False, _IMC_EVENTS + _SMTPSVC_EVENTS + _FRONTEND_EVENTS,
