@@ -30,8 +30,8 @@ description:
     used. Give the task C(run_once=true); the report covers O(hosts), whichever host runs it.
   - A host without C(bind_conflict_result) is reported as failed with the error C(failed before any result was recorded);
     a host in O(play_hosts) but not in O(active_hosts) is reported as failed even when it recorded a result.
-  - With O(merge=true) the report is built from pieces instead: report files and directories in O(sources), and the
-    C(port25_piece_*) job artifacts that earlier runs published (see RV(artifact)). A host in several pieces keeps its
+  - With O(merge=true) the report is built from pieces instead, from the report files and directories in O(sources) and
+    from the C(port25_piece_*) job artifacts that earlier runs published (see RV(artifact)). A host in several pieces keeps its
     newest record (the report lists these overlaps under C(merge.overlaps)); pieces of different modes or collection
     versions, and pieces that are not complete port25 reports, are refused and nothing is written.
   - O(waivers) marks accepted findings as waived, O(history) keeps previous reports, and the report says what changed
