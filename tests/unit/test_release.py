@@ -77,4 +77,4 @@ def test_the_changelog_has_the_release_of_the_galaxy_version():
     version = yaml.safe_load(_read('galaxy.yml'))['version']
     changelog = yaml.safe_load(_read('changelogs', 'changelog.yaml'))
     assert version in changelog['releases']
-    assert '## v%s' % version in _read('CHANGELOG.md') and 'No release yet' not in _read('CHANGELOG.md')
+    assert '## v%s' % version.replace('.', '\\.') in _read('CHANGELOG.md') and 'No release yet' not in _read('CHANGELOG.md')
