@@ -75,6 +75,7 @@ CATALOGUE = (
      'mail_scanning': True, 'behaviour': 'intercept', 'source': 'email proxy process name from public process lists [W]'},
 )
 
+
 def product_text(product):
     """``Vendor Product`` without repeating a vendor that the product name already starts with."""
     vendor, name = product.get('vendor') or '', product.get('product') or ''

@@ -186,8 +186,6 @@ def fleet(tmp_path, hosts):
         yield lab
 
 
-
-
 class Run(object):
     """One ansible-playbook run: exit code, output, the PLAY RECAP per host and the report it wrote."""
 

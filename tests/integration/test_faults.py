@@ -69,7 +69,7 @@ def test_failed_verification_is_recorded_with_the_changes_already_made(tmp_path)
             service['listens'] = [2525]
     with fleet(tmp_path, [kb]) as lab:
         run = collection_playbook('remediate', lab.inventory_path, tmp_path, 'fix',
-                       extra={'bind_conflict_verify_retries': 2, 'bind_conflict_verify_delay': 0})
+                                  extra={'bind_conflict_verify_retries': 2, 'bind_conflict_verify_delay': 0})
         assert run.rc != 0
         assert run.recap[KB_HOST]['failed'] == 1
         entry = run.hosts()[KB_HOST]

@@ -89,7 +89,7 @@ def test_role_variables_cannot_switch_the_safety_rules_off(tmp_path):
     hosts = scenario_hosts('ex55-av-proxy', 'ex2003')
     with fleet(tmp_path, hosts) as lab:
         av = collection_playbook('remediate', lab.inventory_path, tmp_path, 'av', '--limit', 'ex55-av-proxy',
-                      extra={'bind_conflict_smtp_service': 'TmProxy', 'bind_conflict_allowed_to_stop': ['TmProxy']})
+                                 extra={'bind_conflict_smtp_service': 'TmProxy', 'bind_conflict_allowed_to_stop': ['TmProxy']})
         entry = av.hosts()['ex55-av-proxy']
         assert services(lab, 'ex55-av-proxy')['TmProxy'] == ('Running', 'Auto')
         assert method_calls(lab, 'ex55-av-proxy') == []
@@ -97,7 +97,7 @@ def test_role_variables_cannot_switch_the_safety_rules_off(tmp_path):
         assert [f['code'] for f in entry['flags']] == ['ANTIVIRUS_HOLDS_PORT']
 
         forced = collection_playbook('remediate', lab.inventory_path, tmp_path, 'forced', '--limit', 'ex2003',
-                          extra={'bind_conflict_profile': 'exchange55'})
+                                     extra={'bind_conflict_profile': 'exchange55'})
         assert forced.rc != 0
         entry = forced.hosts()['ex2003']
         assert entry['verdict'] == 'failed'
@@ -135,7 +135,7 @@ def test_a_stop_slower_than_the_deadline_is_recorded_and_rolled_back(tmp_path):
         # still lets rollback put the service back.
         time.sleep(4)
         back = collection_playbook('rollback', lab.inventory_path, tmp_path, 'rollback',
-                        extra={'rollback_report': os.path.join(fix.report_dir, 'port25-report.json')})
+                                   extra={'rollback_report': os.path.join(fix.report_dir, 'port25-report.json')})
         assert back.rc == 0, back.output
         assert [(a['action'], a['before']['state']) for a in back.hosts()[KB_HOST]['actions']] == [('start', 'stopped')]
         assert services(lab, KB_HOST)['SMTPSVC'] == ('Running', 'Auto')
@@ -162,7 +162,7 @@ def test_a_lab_killed_while_a_stop_is_pending_is_recorded_and_rolled_back(tmp_pa
         ('stop', 'SMTPSVC', True, False)], entry
     with running_fleet([spec], state) as lab:
         back = collection_playbook('rollback', lab.inventory_path, tmp_path, 'rollback',
-                        extra={'rollback_report': os.path.join(report_dir, 'port25-report.json')})
+                                   extra={'rollback_report': os.path.join(report_dir, 'port25-report.json')})
         assert back.rc == 0, back.output
         assert services(lab, KB_HOST)['SMTPSVC'] == ('Running', 'Auto')
         assert services(lab, KB_HOST)['MSExchangeIMC'] == ('Stopped', 'Auto')
@@ -187,7 +187,7 @@ def test_compliance_with_the_defaults_writes_the_report_in_the_working_directory
 def test_no_hosts_matched_is_a_failure_naming_the_pattern_and_the_inventory(tmp_path):
     with fleet(tmp_path, scenario_hosts(KB_HOST)) as lab:
         missing = collection_playbook('compliance', str(tmp_path / 'no-such-inventory.yml'), tmp_path, 'missing',
-                           extra={'fail_on_noncompliant': True})
+                                      extra={'fail_on_noncompliant': True})
         assert missing.rc != 0
         assert "No hosts matched the pattern 'windows'" in missing.output
         other = collection_playbook('remediate', lab.inventory_path, tmp_path, 'other', extra={'target': 'exchange_servers'})

@@ -62,7 +62,7 @@ def fleet_results():
     fet_before = {'compliant': False, 'owner': dict(SMTP_OWNER, path='C:\\Windows\\System32\\inetsrv\\inetinfo.exe'),
                   'findings': [finding('PORT_HELD_BY_SMTP_SERVICE', 'error', 'TCP 25 is held by SMTPSVC'),
                                finding('BIND_FAILURE_EVENTS', 'warning', 'MSExchangeFrontEndTransport 1019: Failed to start '
-                                        'listening (Error: 10048). Binding: 0.0.0.0:25.', 'Symptoms')],
+                                       'listening (Error: 10048). Binding: 0.0.0.0:25.', 'Symptoms')],
                   'smtp_service': svc('SMTPSVC', 'running', 'auto', 1234),
                   'mail_service': svc('MSExchangeFrontEndTransport', 'stopped', 'auto')}
     fet_after = {'compliant': True, 'findings': [],

@@ -47,8 +47,8 @@ def test_the_installed_readme_tells_a_user_what_to_run():
 def test_the_execution_environment_pins_the_tested_versions_and_names_one_tarball():
     ee = yaml.safe_load(_read('execution-environment.yml'))
     tested = _tested()
-    pins = dict(p.split('==', 1) for p in ee['dependencies']['python'] + [ee['dependencies']['ansible_core']['package_pip'],
-                                                                         ee['dependencies']['ansible_runner']['package_pip']])
+    packages = ee['dependencies']['python'] + [ee['dependencies'][key]['package_pip'] for key in ('ansible_core', 'ansible_runner')]
+    pins = dict(p.split('==', 1) for p in packages)
     assert pins == {name: tested[name] for name in ('pywinrm', 'requests-ntlm', 'pyspnego', 'ansible-core', 'ansible-runner')}
     version = yaml.safe_load(_read('galaxy.yml'))['version']
     tarball = 'mailops-port25-%s.tar.gz' % version

@@ -21,9 +21,10 @@ from ansible.vars.manager import VariableManager
 
 from ansible_collections.mailops.port25.plugins.action import report_write
 from ansible_collections.mailops.port25.plugins.filter import port25_report as report
-from ansible_collections.mailops.port25.plugins.plugin_utils.report import html, junit, model, records
+from ansible_collections.mailops.port25.plugins.plugin_utils.report import html, junit, model
 from ansible_collections.mailops.port25.tests.unit.report_fixtures import (
     GENERATED, HOSTILE, KB_ACTIONS, KB_AFTER, KB_BEFORE, fleet_results, record)
+
 
 def test_report_data_is_exact_for_a_fixed_host_and_a_host_without_result():
     # A field the report does not know (a newer diagnosis may add some) is kept in its state.

@@ -57,7 +57,7 @@ def test_an_older_record_read_later_does_not_replace_a_newer_one():
     newer = _piece(['a'], '2026-11-28T06:00:00Z', 1, started='2026-11-28T07:00:00Z')
     older = _piece(['a'], '2026-11-28T06:30:00Z', 2, started='2026-11-28T06:10:00Z')
     older['hosts'][0]['verdict'] = 'compliant'
-    report, _ = merge.merge([merge.check_piece(newer, 'n'), merge.check_piece(older, 'o')], GENERATED, 'F', VERSION)
+    report, _warnings = merge.merge([merge.check_piece(newer, 'n'), merge.check_piece(older, 'o')], GENERATED, 'F', VERSION)
     assert (report['hosts'][0]['verdict'], report['merge']['overlaps']) == ('noncompliant', [{'host': 'a', 'kept': 'job-1', 'dropped': ['job-2']}])
 
 
@@ -109,8 +109,8 @@ def test_the_artifact_of_a_run_is_small_and_merges_like_its_file():
         'compliant': False, 'started': GENERATED, 'duration': None, 'error': None,
         'owner': ['antivirus', 'iwss.exe', 3100, 'Trend Micro InterScan VirusWall'],
         'findings': ['error:PORT_HELD_BY_ANTIVIRUS', 'error:MAIL_SERVICE_NOT_RUNNING'], 'flags': ['ANTIVIRUS_HOLDS_PORT']}
-    merged, _ = merge.merge([merge.check_piece(piece, 'artifact')], GENERATED, 'F', VERSION)
-    by_file, _ = merge.merge([merge.check_piece(report, 'file')], GENERATED, 'F', VERSION)
+    merged, _warnings = merge.merge([merge.check_piece(piece, 'artifact')], GENERATED, 'F', VERSION)
+    by_file, _warnings = merge.merge([merge.check_piece(report, 'file')], GENERATED, 'F', VERSION)
     assert [(h['host'], h['verdict'], [f['code'] for f in h['findings']], h['after']['owner']['kind'], h['after']['owner']['process'])
             for h in merged['hosts']] == [
         (h['host'], h['verdict'], [f['code'] for f in h['findings']], h['after']['owner']['kind'], h['after']['owner']['process'])
@@ -142,7 +142,7 @@ def test_the_action_merges_directories_and_artifacts(tmp_path):
     pieces = tmp_path / 'pieces'
     _write(pieces, 'slice1', _piece(['a', 'b'], '2026-11-28T06:00:00Z', 1))
     _write(pieces, 'slice2', _piece(['c'], '2026-11-28T06:01:00Z', 2))
-    artifact, _ = merge.artifact(_piece(['d'], '2026-11-28T06:02:00Z', 3))
+    artifact, _warning = merge.artifact(_piece(['d'], '2026-11-28T06:02:00Z', 3))
     result = _merge({'sources': [str(pieces)], 'dest': str(tmp_path / 'out'), 'publish': True},
                     {'port25_piece_job_3_slice3': artifact, 'unrelated': 1})
     assert not result.get('failed'), result

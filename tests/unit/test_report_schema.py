@@ -53,9 +53,9 @@ def test_a_check_mode_report_is_valid():
 
 def test_merged_reports_are_valid():
     file_piece = merge.check_piece(json.loads(model.to_json(_fleet(run=dict(RUN)))), 'a.json')
-    artifact, _ = merge.artifact(_fleet(run=dict(RUN, id='run-2', slice={'number': 2, 'count': 2})))
-    report, _ = merge.merge([file_piece, merge.check_piece(artifact, 'artifact')], GENERATED, 'F', records.collection_version(),
-                            {'id': 'merge'})
+    artifact, _warning = merge.artifact(_fleet(run=dict(RUN, id='run-2', slice={'number': 2, 'count': 2})))
+    pieces = [file_piece, merge.check_piece(artifact, 'artifact')]
+    report, _warnings = merge.merge(pieces, GENERATED, 'F', records.collection_version(), {'id': 'merge'})
     assert report['merge']['overlaps']
     _valid(report)
 

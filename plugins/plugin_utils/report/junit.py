@@ -25,7 +25,7 @@ def xml_text(value) -> str:
     return _NOT_XML.sub(lambda m: '\\u%04x' % ord(m.group()), text)
 
 
-def _state_text(state) -> str:
+def state_text(state) -> str:
     if not isinstance(state, dict):
         return '-'
     return '%s/%s' % (state.get('state') or '-', state.get('start_mode') or '-')
@@ -36,8 +36,8 @@ def action_text(action: dict, predicted: bool) -> str:
         note = ' (predicted, check mode)'
     else:
         note = '' if action.get('changed') else ' (no change)'
-    return '%s %s: %s -> %s%s' % (action.get('action'), action.get('service'), _state_text(action.get('before')),
-                                  _state_text(action.get('after')), note)
+    return '%s %s: %s -> %s%s' % (action.get('action'), action.get('service'), state_text(action.get('before')),
+                                  state_text(action.get('after')), note)
 
 
 def waiver_text(waiver) -> str:

@@ -176,8 +176,8 @@ def _action_rows(host, strings):
             result = 'changed' if action.get('changed') else 'no change'
             if action.get('completed') is False:
                 result += ', not completed'
-        rows.append([strings(action.get('action')), strings(action.get('service')), strings(junit._state_text(action.get('before'))),  # pylint: disable=protected-access
-                     strings(junit._state_text(action.get('after'))), strings(result)])  # pylint: disable=protected-access
+        rows.append([strings(action.get('action')), strings(action.get('service')), strings(junit.state_text(action.get('before'))),
+                     strings(junit.state_text(action.get('after'))), strings(result)])
     return rows
 
 
@@ -270,7 +270,7 @@ def chart(report):
     """
     hosts = report['hosts']
     total = max(len(hosts), 1)
-    label_h, bar, gap = 18, 26, 10
+    label_h, bar_h, gap = 18, 26, 10
     before = [(v, sum(1 for h in hosts if h['before']['verdict'] == v)) for v in ('compliant', 'noncompliant', 'unknown')]
     if report['mode'] == 'check':
         label, predicted = 'After (predicted: what a real run would leave)', True
@@ -280,7 +280,7 @@ def chart(report):
         after = [(v, sum(1 for h in hosts if display_verdict(h) == v)) for v in ('compliant', 'waived', 'noncompliant', 'failed', 'not_run')]
     rows = []
     for index, (name, segments, pred) in enumerate((('Before', before, False), (label, after, predicted))):
-        top = index * (label_h + bar + gap)
+        top = index * (label_h + bar_h + gap)
         x = 0.0
         parts = []
         for verdict, count in segments:
@@ -290,9 +290,9 @@ def chart(report):
             parts.append({'verdict': verdict, 'count': count, 'x': round(x, 3), 'w': round(w, 3), 'mid': round(x + w / 2, 3),
                           'label': VERDICT_LABEL[verdict], 'show': w >= 4})
             x += w
-        rows.append({'label': name, 'ty': top + 13, 'y': top + label_h, 'ny': top + label_h + bar // 2 + 5, 'predicted': pred,
+        rows.append({'label': name, 'ty': top + 13, 'y': top + label_h, 'ny': top + label_h + bar_h // 2 + 5, 'predicted': pred,
                      'segments': parts})
-    return {'bar': bar, 'height': 2 * (label_h + bar + gap) - gap, 'rows': rows, 'predicted': predicted, 'empty': not hosts}
+    return {'bar': bar_h, 'height': 2 * (label_h + bar_h + gap) - gap, 'rows': rows, 'predicted': predicted, 'empty': not hosts}
 
 
 def _sample(hosts):
