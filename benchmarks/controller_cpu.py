@@ -28,7 +28,7 @@ for path in (os.path.join(ROOT, 'tests', 'lab'), os.path.join(ROOT, 'tests', 'in
     if path not in sys.path:
         sys.path.insert(0, path)
 
-from conftest import VENV_BIN, make_env  # noqa: E402  pylint: disable=wrong-import-position
+from helpers import VENV_BIN, make_env  # noqa: E402  pylint: disable=wrong-import-position
 from winlab.testing import running_fleet  # noqa: E402  pylint: disable=wrong-import-position
 
 PLAYS = {

@@ -28,7 +28,7 @@ for path in (os.path.join(ROOT, 'tests', 'integration'), os.path.join(ROOT, 'tes
     if path not in sys.path:
         sys.path.insert(0, path)
 
-from conftest import VENV_BIN, make_env  # noqa: E402  pylint: disable=wrong-import-position
+from helpers import VENV_BIN, make_env  # noqa: E402  pylint: disable=wrong-import-position
 from test_report import _results  # noqa: E402  pylint: disable=wrong-import-position
 
 REPORT_TASK = 'Write the report'

@@ -22,7 +22,7 @@ for path in (os.path.join(ROOT, 'tests', 'lab'), os.path.join(ROOT, 'tests', 'in
     if path not in sys.path:
         sys.path.insert(0, path)
 
-from conftest import SHIPPED, TRANSPORTS, adhoc, make_env, write_variant  # noqa: E402  pylint: disable=wrong-import-position
+from helpers import SHIPPED, TRANSPORTS, adhoc, make_env, write_variant  # noqa: E402  pylint: disable=wrong-import-position
 from winlab.testing import running_fleet  # noqa: E402  pylint: disable=wrong-import-position
 
 HEALTHY, CONFLICTED = 'ex55-healthy', 'ex55-smtp'

@@ -69,42 +69,43 @@ _NETSTAT_LINE = re.compile(r'^\s*TCP\s+(\S+):(\d+)\s+(\S+):(\d+)\s+\S+\s+(\d+)\s
 
 
 # ------------------------------------------------------------------------------------------------ options
-# Checks made before the first request, so bad input changes nothing and costs no round trip.
+# Checks made before the client exists (the features' check_params), so bad input changes nothing and costs no round
+# trip. ``host`` names the host in the error.
 
-def _invalid(client, msg):
-    return errors.InvalidOption(msg, host=getattr(client, 'host', None))
+def _invalid(host, msg):
+    return errors.InvalidOption(msg, host=getattr(host, 'host', host))
 
 
-def check_port(client, port):
+def check_port(host, port):
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        raise _invalid(client, 'port must be a TCP port number from 1 to 65535, got %r' % (port,))
+        raise _invalid(host, 'port must be a TCP port number from 1 to 65535, got %r' % (port,))
     return port
 
 
-def check_window(client, hours, option):
+def check_window(host, hours, option):
     if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 24 * 366:
-        raise _invalid(client, '%s must be a number of hours from 1 to 8784, got %r' % (option, hours))
+        raise _invalid(host, '%s must be a number of hours from 1 to 8784, got %r' % (option, hours))
     return hours
 
 
-def check_name(client, name, option):
+def check_name(host, name, option):
     """A service or source name: None stays None; anything that cannot be quoted safely is refused."""
     if name is None:
         return None
     if not isinstance(name, str) or not name.strip():
-        raise _invalid(client, '%s must be a non-empty name' % option)
+        raise _invalid(host, '%s must be a non-empty name' % option)
     try:
         wql.quote(name, option)
     except errors.InvalidOption as exc:
-        raise _invalid(client, exc.msg) from None
+        raise _invalid(host, exc.msg) from None
     return name
 
 
-def check_catalogue(client, entries):
+def check_catalogue(host, entries):
     try:
         return antivirus.Catalogue(entries)
     except errors.InvalidOption as exc:
-        raise _invalid(client, exc.msg) from None
+        raise _invalid(host, exc.msg) from None
 
 
 # ------------------------------------------------------------------------------------------------ values

@@ -61,6 +61,10 @@ def execute(feature, params, check_mode=False, diff=False, client_factory=None):
     settings = None
     try:
         settings = connection.settings_from_params(params)
+        # The feature's own refusals come before the client exists: bad input costs no request and no authentication.
+        check = getattr(feature, "check_params", None)
+        if check is not None:
+            check(params, settings.host)
         client = (client_factory or WSManClient)(settings)
         try:
             result = feature.run(client, params, check_mode=check_mode, diff=diff)

@@ -105,6 +105,22 @@ options:
       - The safety rules still apply.
     type: bool
     default: false
+  read_only:
+    description:
+      - Run as in check mode whatever the task's mode (diagnose and predict, never change anything) and never report
+        C(changed). For compliance checks, where a predicted change is not a change of the host.
+    type: bool
+    default: false
+  vars_prefix:
+    description:
+      - Take each option not set in the task from the variable C(<vars_prefix>_<option>) when that variable is set and not
+        empty (for example V(bind_conflict) reads C(bind_conflict_port), C(bind_conflict_allowed_to_stop)). O(state),
+        O(host_name), O(record) and O(record_file) are never taken from variables.
+      - This is how the P(mailops.port25.bind_conflict#role) role passes its variables; only the variables that are set
+        are templated. An error about such an option names the variable it came from.
+      - Only the action plugin can read variables; run as a module process the option is refused.
+      - Variables cannot switch the safety rules off any more than options can.
+    type: str
 notes:
   - Check mode diagnoses, predicts RV(actions) exactly and changes nothing; C(changed) then says whether the real run
     would change the host, and RV(flags) speak in the conditional.
@@ -142,9 +158,13 @@ EXAMPLES = r"""
 
 - name: Only predict (a compliance check), failing the hosts that are not compliant
   mailops.port25.conflict:
+    read_only: true
     fail_on_noncompliant: true
-  check_mode: true
-  changed_when: false
+  register: bind_conflict_result
+
+- name: The fix with its options from variables (bind_conflict_port, bind_conflict_allowed_to_stop, ...)
+  mailops.port25.conflict:
+    vars_prefix: bind_conflict
   register: bind_conflict_result
 
 - name: Undo what a remediation run recorded

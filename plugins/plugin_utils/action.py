@@ -11,6 +11,7 @@ forks its workers, so each host pays nothing for them.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping
 
@@ -100,6 +101,20 @@ class FeatureAction(ActionBase):
         """Option defaults that come from the play rather than the inventory's WinRM variables (none here)."""
         return {}
 
+    def _consumed_args(self):
+        """Task arguments the action itself uses up; they do not reach the feature (none here)."""
+        return ()
+
+    def _option_origin(self, option):  # pylint: disable=unused-argument
+        """The variable an option's value came from, to name it in an error (None: the task or the inventory)."""
+        return None
+
+    def _with_origins(self, text, args):
+        """``text`` plus the variables that set options it names, so that the user knows what to fix."""
+        origins = ['%s (from the variable %s)' % (option, self._option_origin(option)) for option in sorted(args)
+                   if self._option_origin(option) and re.search(r"\b%s\b" % re.escape(option), text)]
+        return text + ('; options set by variables: %s' % ', '.join(origins) if origins else '')
+
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         super(FeatureAction, self).run(tmp, task_vars)
@@ -110,9 +125,12 @@ class FeatureAction(ActionBase):
         # Precedence: task args > inventory > environment (fallback) > default.
         try:
             inventory = self._inventory_options(task_vars)
+            defaults = self._task_defaults(task_vars)
         except AnsibleError as exc:
             return {"failed": True, "changed": False, "msg": str(exc)}
-        for option, value in list(inventory.items()) + list(self._task_defaults(task_vars).items()):
+        for option in self._consumed_args():
+            args.pop(option, None)
+        for option, value in list(inventory.items()) + list(defaults.items()):
             if args.get(option) is None:
                 args[option] = value
 
@@ -126,7 +144,8 @@ class FeatureAction(ActionBase):
                 if isinstance(error, UnsupportedError):
                     text = "Unsupported parameters for (%s) module: %s" % (self._task.action, text)
                 messages.append(text)
-            return remove_values({"failed": True, "changed": False, "msg": "; ".join(messages)}, no_log_values)
+            return remove_values({"failed": True, "changed": False, "msg": self._with_origins("; ".join(messages), args)},
+                                 no_log_values)
 
         if not connection.HAS_WINRM:
             return {"failed": True, "changed": False,

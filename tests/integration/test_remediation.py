@@ -211,12 +211,18 @@ def test_limit_serial_and_max_fail_percentage(tmp_path):
         assert invoke_requests(lab, 'z-other') == []
         entries = rolling.hosts()
         assert sorted(entries) == ['a-bad-password', KB_HOST, 'z-other']
+        # Hosts of batches that never ran are "not run yet", not failed.
+        assert dict((h, e['verdict']) for h, e in entries.items()) == {
+            'a-bad-password': 'failed', KB_HOST: 'not_run', 'z-other': 'not_run'}
         assert 'wrong' not in entries['a-bad-password']['error'] and 'LAB\\ansible' in entries['a-bad-password']['error']
 
         # Without the failure limit the batches go on after a failed host.
         tolerant = collection_playbook('remediate', path, tmp_path, 'tolerant', extra={"rollout_batch": 1})
         assert tolerant.rc != 0
         assert (tolerant.recap['a-bad-password']['failed'], tolerant.recap['z-other']['failed']) == (1, 0)
+        # The reason is printed once, where the host failed (the last play only says that it failed).
+        assert tolerant.output.count('[ERROR]: Task failed: Action failed: 127.') == 1, tolerant.output
+        assert 'The remediation of this host failed in its batch' in tolerant.output
         assert port_owner(lab, 'z-other') == 'MSExchangeIMC'
         assert dict((h, e['verdict']) for h, e in tolerant.hosts().items()) == {
             'a-bad-password': 'failed', KB_HOST: 'compliant', 'z-other': 'compliant'}

@@ -15,7 +15,8 @@ import xml.etree.ElementTree as ET
 
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from ansible_collections.mailops.port25.tests.integration.helpers import ROOT, VENV_BIN, make_env
+
 HOSTILE = '<img src=x onerror=alert(1)>&"\''
 PWNED = 'pwned-by-template'
 
@@ -132,9 +133,8 @@ def _run(tmp_path, playbook, *args):
     (tmp_path / 'inventory.yml').write_text(yaml.safe_dump(inventory, sort_keys=False), encoding='utf-8')
     (tmp_path / 'results.json').write_text(json.dumps(_results(tmp_path)), encoding='utf-8')
     (tmp_path / 'play.yml').write_text(playbook, encoding='utf-8')
-    env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_RETRY_FILES_ENABLED='0', ANSIBLE_LOCAL_TEMP=str(tmp_path / 'tmp'),
-               ANSIBLE_COLLECTIONS_PATH=os.environ.get('ANSIBLE_COLLECTIONS_PATH', os.path.join(ROOT, '.venv', 'collections')))
-    command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', str(tmp_path / 'inventory.yml'),
+    env = dict(make_env(), ANSIBLE_LOCAL_TEMP=str(tmp_path / 'tmp'))
+    command = [os.path.join(VENV_BIN, 'ansible-playbook'), '-i', str(tmp_path / 'inventory.yml'),
                str(tmp_path / 'play.yml'), '-e', 'out_dir=%s' % (tmp_path / 'out'), '-e', 'results_file=%s' % (tmp_path / 'results.json')]
     return subprocess.run(command + list(args), cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=120, check=False)
 

@@ -51,7 +51,7 @@ fi
 
 echo "ansible-core $("$venv/bin/python" -c 'import ansible.release as r; print(r.__version__)') in $venv"
 cd "$root"
-# conftest.py runs ansible and ansible-playbook from the directory of the Python that runs pytest.
+# helpers.py runs ansible and ansible-playbook from the directory of the Python that runs pytest.
 export PATH=$venv/bin:$PATH
 export ANSIBLE_COLLECTIONS_PATH=$collections
 export PYTHONPATH=$collections:$root/tests/lab

@@ -72,3 +72,20 @@ def _other_process():
     yield proc
     proc.kill()
     proc.wait()
+
+
+def refused_before_any_client(feature, params, host='mail01.example.test'):
+    """Run ``feature`` through runner.execute with ``params`` (validated like the action plugin does) and a client
+    factory that fails the test: the refusal must come before a client exists. Returns the task's message."""
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    from ansible_collections.mailops.port25.plugins.module_utils import runner
+
+    def no_client(settings):
+        raise AssertionError('a client was created for %s' % settings.host)
+
+    validated = ArgumentSpecValidator(runner.argument_spec(feature), **runner.validation_rules(feature)).validate(
+        dict(params, winrm_host=host, winrm_user='ops', winrm_password='S3cret!pass'))
+    assert not validated.error_messages, validated.error_messages
+    result = runner.execute(feature, validated.validated_parameters, client_factory=no_client)
+    assert result['failed'] is True and result['changed'] is False
+    return result['msg']

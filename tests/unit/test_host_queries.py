@@ -12,6 +12,7 @@ import pytest
 from ansible_collections.mailops.port25.plugins.module_utils import cim, errors, host_queries as hq
 from ansible_collections.mailops.port25.plugins.module_utils.features import (antivirus_info, conflict_info, event_info,
                                                                               listener_info, service_info)
+from ansible_collections.mailops.port25.tests.unit.conftest import refused_before_any_client
 
 SINCE = datetime.datetime(2026, 11, 25, 16, 0, 0, tzinfo=datetime.timezone.utc)
 
@@ -294,15 +295,11 @@ def test_conflict_info_profile_option_and_mail_service_option():
     ({'event_window_hours': 0}, 'event_window_hours must be a number of hours'),
     ({'smtp_service': 'SMTP\nSVC'}, 'control character'),
     ({'smtp_service': ' '}, 'smtp_service must be a non-empty name'),
-    ({'antivirus_catalogue': [{'vendor': 'A'}]}, 'antivirus_catalogue[0].product'),
 ])
-def test_conflict_info_bad_input_sends_nothing(override, message):
-    client = FakeClient(KB_HOST)
-    with pytest.raises(errors.InvalidOption) as caught:
-        conflict_info.run(client, dict(CONFLICT_PARAMS, **override))
-    assert message in str(caught.value)
-    assert str(caught.value).startswith('mail01.example.test: ')
-    assert client.calls == []
+def test_conflict_info_bad_input_is_refused_before_any_client(override, message):
+    msg = refused_before_any_client(conflict_info, dict(CONFLICT_PARAMS, **override))
+    assert message in msg
+    assert msg.startswith('mail01.example.test: ')
 
 
 def test_listener_fallback_to_netstat_when_namespace_is_missing():
@@ -358,11 +355,9 @@ def test_event_info_query_and_order():
 
 
 @pytest.mark.parametrize('ids', [[70000], [-1]])
-def test_event_info_rejects_bad_ids(ids):
-    client = FakeClient(KB_HOST)
-    with pytest.raises(errors.InvalidOption):
-        event_info.run(client, {'log': 'Application', 'sources': [], 'event_ids': ids, 'window_hours': 24})
-    assert client.calls == []
+def test_event_info_rejects_bad_ids_before_any_client(ids):
+    msg = refused_before_any_client(event_info, {'log': 'Application', 'sources': [], 'event_ids': ids, 'window_hours': 24})
+    assert 'event_ids must be numbers from 0 to 65535, got %r' % ids[0] in msg
 
 
 def test_antivirus_info_holds_port():

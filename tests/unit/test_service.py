@@ -11,6 +11,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.mailops.port25.plugins.module_utils import errors, runner, service_control as sc
 from ansible_collections.mailops.port25.plugins.module_utils.features import service as feature
 from ansible_collections.mailops.port25.tests.unit.test_service_control import FakeClock, FakeSCM, kb_host, service
+from ansible_collections.mailops.port25.tests.unit.conftest import refused_before_any_client
 
 
 def params(**kwargs):
@@ -94,12 +95,9 @@ def test_diff_only_when_asked():
     assert 'diff' not in run(kb_host(), state='stopped')
 
 
-def test_not_on_the_allowed_list_is_refused_before_any_request():
-    scm = kb_host()
-    with pytest.raises(errors.InvalidOption) as caught:
-        run(scm, name='WinDefend', state='stopped', allowed=['SMTPSVC'])
-    assert caught.value.msg == 'refusing to act on service WinDefend: it is not on the allowed list (SMTPSVC)'
-    assert scm.queries == [] and scm.calls == []
+def test_not_on_the_allowed_list_is_refused_before_any_client():
+    msg = refused_before_any_client(feature, {'name': 'WinDefend', 'state': 'stopped', 'allowed': ['SMTPSVC']})
+    assert msg == 'mail01.example.test: service: refusing to act on service WinDefend: it is not on the allowed list (SMTPSVC)'
 
 
 @pytest.mark.parametrize('kwargs, message', [
@@ -107,12 +105,9 @@ def test_not_on_the_allowed_list_is_refused_before_any_request():
     ({'state': 'stopped', 'timeout': 0}, 'timeout must be at least 1 second (got 0)'),
     ({'name': ' ', 'state': 'stopped'}, 'name must not be empty'),
 ])
-def test_impossible_options_are_refused_before_any_request(kwargs, message):
-    scm = kb_host()
-    with pytest.raises(errors.InvalidOption) as caught:
-        run(scm, **kwargs)
-    assert caught.value.msg == message
-    assert scm.queries == []
+def test_impossible_options_are_refused_before_any_client(kwargs, message):
+    msg = refused_before_any_client(feature, dict({'name': 'SMTPSVC'}, **kwargs))
+    assert msg == 'mail01.example.test: service: ' + message
 
 
 def test_state_or_start_mode_is_the_argument_specs_rule():

@@ -14,10 +14,15 @@ ARGUMENT_SPEC = dict(
 SUPPORTS_CHECK_MODE = True
 
 
+def check_params(params, host):
+    hq.check_port(host, params['port'])
+    hq.check_catalogue(host, params.get('antivirus_catalogue'))
+
+
 def run(client, params, check_mode=False, diff=False):  # pylint: disable=unused-argument
     """Read-only; three requests: listeners, services, processes."""
-    port = hq.check_port(client, params['port'])
-    catalogue = hq.check_catalogue(client, params.get('antivirus_catalogue'))
+    port = params['port']
+    catalogue = antivirus.Catalogue(params.get('antivirus_catalogue'))
     gaps = []
     listeners, services, processes = hq.read_port_holders(client, port, gaps)
     products = antivirus.find_products(catalogue, services or [], processes or [], diagnosis.port_pids(listeners))

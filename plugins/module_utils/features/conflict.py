@@ -32,7 +32,9 @@ ARGUMENT_SPEC = dict(copy.deepcopy(conflict_info.ARGUMENT_SPEC),
                      host_name=dict(type='str'),
                      record=dict(type='dict'),
                      record_file=dict(type='path'),
-                     force=dict(type='bool', default=False))
+                     force=dict(type='bool', default=False),
+                     read_only=dict(type='bool', default=False),
+                     vars_prefix=dict(type='str'))
 MUTUALLY_EXCLUSIVE = [['record', 'record_file']]
 REQUIRED_IF = [['state', 'rolled_back', ['record', 'record_file'], True]]
 SUPPORTS_CHECK_MODE = True
@@ -40,18 +42,22 @@ SUPPORTS_CHECK_MODE = True
 WANTED = {'running': 'started', 'stopped': 'stopped'}
 
 
-def check_params(client, params):
+def check_params(params, host):
     """Refusals that need no request to the host (types and choices are the argument spec's)."""
     def invalid(msg):
-        raise errors.InvalidOption(msg, host=getattr(client, 'host', None), operation='conflict')
+        raise errors.InvalidOption(msg, host=host, operation='conflict')
 
+    conflict_info.check_params(params, host)
     for name in params.get('allowed_to_stop') or ():
-        hq.check_name(client, name, 'allowed_to_stop')
+        hq.check_name(host, name, 'allowed_to_stop')
     for option, least in (('timeout', 1), ('verify_retries', 1), ('verify_delay', 0)):
         if params[option] < least:
             invalid('%s must be at least %d, got %d' % (option, least, params[option]))
     if params['state'] == 'resolved' and (params.get('record') is not None or params.get('record_file')):
         invalid('record and record_file go with state=rolled_back only')
+    if params.get('vars_prefix') is not None:
+        # The action plugin reads the variables and removes the option; a module process cannot see variables.
+        invalid('vars_prefix is only understood when the task runs through the action plugin (not as a module process)')
 
 
 def run(client, params, check_mode=False, diff=False, sleep=time.sleep):
@@ -64,8 +70,9 @@ def run(client, params, check_mode=False, diff=False, sleep=time.sleep):
 
 def _run(client, params, check_mode, diff, sleep):
     host = params.get('host_name') or client.host
+    # read_only: a check run whatever the task says, and a predicted change is not a change of the host.
+    check_mode = check_mode or params.get('read_only', False)
     try:
-        check_params(client, params)
         entry = load_record(client, params, host) if params['state'] == 'rolled_back' else None
     except errors.Port25Error as exc:
         return result(remediation.record(host, check_mode, None, [], None, [], error=str(exc)), [], params, diff)
@@ -209,7 +216,7 @@ def service_diffs(actions):
 def result(rec, actions, params, diff):
     """The task result: the record itself (register it as the host's record) plus Ansible's keys."""
     out = dict(rec)
-    out['changed'] = bool(actions)
+    out['changed'] = bool(actions) and not params.get('read_only', False)
     failed = rec['error'] is not None or (params.get('fail_on_noncompliant') and not rec['compliant'])
     if failed:
         out['failed'] = True

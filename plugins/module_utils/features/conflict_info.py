@@ -24,18 +24,27 @@ ARGUMENT_SPEC = dict(
 SUPPORTS_CHECK_MODE = True
 
 
+def check_params(params, host):
+    hq.check_port(host, params['port'])
+    hq.check_window(host, params['event_window_hours'], 'event_window_hours')
+    hq.check_name(host, params['smtp_service'], 'smtp_service')
+    hq.check_name(host, params.get('mail_service'), 'mail_service')
+    hq.check_catalogue(host, params.get('antivirus_catalogue'))
+
+
 def run(client, params, check_mode=False, diff=False):  # pylint: disable=unused-argument
     """Read-only: check mode and diff change nothing here."""
     return diagnose(client, params)[0]
 
 
 def diagnose(client, params):
-    """The diagnosis result and the antivirus catalogue it used (the conflict module's rules need both)."""
-    port = hq.check_port(client, params['port'])
-    window = hq.check_window(client, params['event_window_hours'], 'event_window_hours')
-    smtp_name = hq.check_name(client, params['smtp_service'], 'smtp_service')
-    mail_option = hq.check_name(client, params.get('mail_service'), 'mail_service')
-    catalogue = hq.check_catalogue(client, params.get('antivirus_catalogue'))
+    """The diagnosis result and the antivirus catalogue it used (the conflict module's rules need both).
+
+    ``params`` have passed ``check_params``.
+    """
+    port, window = params['port'], params['event_window_hours']
+    smtp_name, mail_option = params['smtp_service'], params.get('mail_service')
+    catalogue = antivirus.Catalogue(params.get('antivirus_catalogue'))
 
     gaps = []
     listeners, services, processes = hq.read_port_holders(client, port, gaps)

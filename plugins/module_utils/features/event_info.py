@@ -16,17 +16,21 @@ ARGUMENT_SPEC = dict(
 SUPPORTS_CHECK_MODE = True
 
 
+def check_params(params, host):
+    hq.check_name(host, params['log'], 'log')
+    for source in params['sources']:
+        hq.check_name(host, source, 'sources')
+    bad = [event_id for event_id in params['event_ids'] if isinstance(event_id, bool) or not 0 <= event_id <= 65535]
+    if bad:
+        raise errors.InvalidOption('event_ids must be numbers from 0 to 65535, got %r' % (bad[0],), host=host)
+    hq.check_window(host, params['window_hours'], 'window_hours')
+
+
 def run(client, params, check_mode=False, diff=False):  # pylint: disable=unused-argument
     """Read-only, one request. The window is never open-ended: big logs make unbounded queries slow."""
-    log = hq.check_name(client, params['log'], 'log')
-    sources = [hq.check_name(client, source, 'sources') for source in params['sources']]
-    event_ids = params['event_ids']
-    bad = [event_id for event_id in event_ids if isinstance(event_id, bool) or not 0 <= event_id <= 65535]
-    if bad:
-        raise errors.InvalidOption('event_ids must be numbers from 0 to 65535, got %r' % (bad[0],), host=client.host)
-    window = hq.check_window(client, params['window_hours'], 'window_hours')
-    since = hq.since_hours(window)
-    events = hq.read_events(client, since, log=log, sources=sources, event_ids=event_ids)
+    log = params['log']
+    since = hq.since_hours(params['window_hours'])
+    events = hq.read_events(client, since, log=log, sources=params['sources'], event_ids=params['event_ids'])
     return {
         'changed': False,
         'host': client.host,

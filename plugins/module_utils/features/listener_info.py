@@ -13,9 +13,13 @@ ARGUMENT_SPEC = dict(
 SUPPORTS_CHECK_MODE = True
 
 
+def check_params(params, host):
+    hq.check_port(host, params['port'])
+
+
 def run(client, params, check_mode=False, diff=False):  # pylint: disable=unused-argument
     """Read-only. Up to three requests: listeners, processes, then only the services of the PIDs found."""
-    port = hq.check_port(client, params['port'])
+    port = params['port']
     gaps = []
     raw = hq.read_listeners(client, port)
     processes = services = []

@@ -21,11 +21,11 @@ SUPPORTS_CHECK_MODE = True
 WANTED_STATE = {'started': 'running', 'stopped': 'stopped'}
 
 
-def _invalid(client, msg):
-    raise errors.InvalidOption(msg, host=getattr(client, 'host', None), operation='service')
+def _invalid(host, msg):
+    raise errors.InvalidOption(msg, host=host, operation='service')
 
 
-def check_params(client, params):
+def check_params(params, host):
     """Refusals that need no request to the host.
 
     Types, choices and "one of state or start_mode" are the argument spec's (REQUIRED_ONE_OF); these are the rules
@@ -33,14 +33,14 @@ def check_params(client, params):
     """
     name = params['name']
     if not name or not name.strip():
-        _invalid(client, 'name must not be empty')
+        _invalid(host, 'name must not be empty')
     if params.get('state') == 'started' and params.get('start_mode') == 'disabled':
-        _invalid(client, 'state=started with start_mode=disabled cannot both hold for %s' % name)
+        _invalid(host, 'state=started with start_mode=disabled cannot both hold for %s' % name)
     if params['timeout'] < 1:
-        _invalid(client, 'timeout must be at least 1 second (got %d)' % params['timeout'])
+        _invalid(host, 'timeout must be at least 1 second (got %d)' % params['timeout'])
     allowed = params.get('allowed')
     if allowed is not None and not is_allowed(name, allowed):
-        _invalid(client, 'refusing to act on service %s: it is not on the allowed list (%s)' % (name, ', '.join(allowed) or 'empty'))
+        _invalid(host, 'refusing to act on service %s: it is not on the allowed list (%s)' % (name, ', '.join(allowed) or 'empty'))
 
 
 def is_allowed(name, allowed):
@@ -84,7 +84,6 @@ def _refuse_impossible(client, service, state, start_mode):
 
 
 def run(client, params, check_mode=False, diff=False, deadline_factory=sc.Deadline):
-    check_params(client, params)
     name = params['name']
     state = params.get('state')
     start_mode = params.get('start_mode')

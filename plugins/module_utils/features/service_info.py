@@ -17,11 +17,16 @@ SUPPORTS_CHECK_MODE = True
 RETURNED = ('name', 'display_name', 'state', 'start_mode', 'delayed_auto_start', 'pid', 'path')
 
 
+def check_params(params, host):
+    if not params['name']:
+        raise errors.InvalidOption('name must list at least one service name or pattern', host=host)
+    for name in params['name']:
+        hq.check_name(host, name, 'name')
+
+
 def run(client, params, check_mode=False, diff=False):  # pylint: disable=unused-argument
     """Read-only. One request for the services, one more for the dependency links when asked."""
-    wanted = [hq.check_name(client, name, 'name') for name in params['name']]
-    if not wanted:
-        raise errors.InvalidOption('name must list at least one service name or pattern', host=client.host)
+    wanted = params['name']
     names = [name for name in wanted if not wql.is_glob(name)]
     patterns = [name for name in wanted if wql.is_glob(name)]
     services = [dict((key, service[key]) for key in RETURNED)
