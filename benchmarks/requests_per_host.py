@@ -7,8 +7,10 @@
     PYTHONPATH=.venv/collections:tests/lab .venv/bin/python benchmarks/requests_per_host.py
 
 Runs ``ansible windows -m mailops.port25.conflict_info`` once against every shipped scenario, over NTLM/HTTP (message
-encryption) and over Basic/HTTPS, and prints one row per host: authentication legs, Enumerate, Pull, shell requests
-(the netstat fallback of hosts without root/StandardCimv2) and the total. The aim is <= 7 per host. Not a test.
+encryption), Basic/HTTPS, Kerberos/HTTP (message encryption) and Kerberos/HTTPS (channel binding; the lab's own KDC,
+tickets obtained by the modules from the inventory's password), and prints one row per host: authentication legs,
+Enumerate, Pull, shell requests (the netstat fallback of hosts without root/StandardCimv2) and the total. The aim is
+<= 7 per host. Not a test.
 """
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ from helpers import SHIPPED, TRANSPORTS, adhoc, make_env, write_variant  # noqa:
 from winlab.testing import running_fleet  # noqa: E402  pylint: disable=wrong-import-position
 
 HEALTHY, CONFLICTED = 'ex55-healthy', 'ex55-smtp'
+ALL_TRANSPORTS = dict(TRANSPORTS, **{'kerberos-http': {'scheme': 'http', 'auth': 'kerberos'},
+                                     'kerberos-https': {'scheme': 'https', 'auth': 'kerberos'}})
 SHELL = ('Create', 'Command', 'Receive', 'Signal', 'Delete')
 
 
@@ -35,7 +39,7 @@ def breakdown(records):
     for record in records:
         action = record['action'].rsplit('/', 1)[-1]
         if record['auth'].startswith('ntlm-') or not action:
-            counts['auth'] += 1     # handshake legs (NTLM negotiate/authenticate, an unauthenticated probe)
+            counts['auth'] += 1     # handshake legs (NTLM negotiate/authenticate, Kerberos' empty POST, a probe)
         elif action in SHELL:
             counts['shell'] += 1
         else:
@@ -47,7 +51,11 @@ def breakdown(records):
 def measure(label, transport, work):
     paths = [write_variant(work, name, **transport) for name in SHIPPED]
     with running_fleet(paths, state_dir=os.path.join(work, 'lab-' + label)) as lab:
-        result = adhoc(make_env(), work, lab.inventory_path, 'mailops.port25.conflict_info')
+        env = make_env()
+        if lab.ready.get('krb5_conf'):      # the controller's Kerberos configuration: the lab realm; no ticket cache
+            env['KRB5_CONFIG'] = lab.ready['krb5_conf']
+            env.pop('KRB5CCNAME', None)
+        result = adhoc(env, work, lab.inventory_path, 'mailops.port25.conflict_info')
         failed = [name for name in SHIPPED if 'compliant' not in result.results.get(name, {})]
         if failed:
             raise SystemExit('conflict_info failed on %s:\n%s' % (failed, result.stdout[-3000:]))
@@ -58,7 +66,7 @@ def main():
     columns = ('auth', 'Enumerate', 'Pull', 'shell', 'total')
     summary = []
     with tempfile.TemporaryDirectory(prefix='bench-requests-') as work:
-        for label, transport in TRANSPORTS.items():
+        for label, transport in ALL_TRANSPORTS.items():
             rows = measure(label, transport, work)
             print('\nconflict_info requests per host over %s (auth = handshake legs without a WS-Man message):' % label)
             print('  %-24s %-10s ' % ('host', 'compliant') + ' '.join('%9s' % c for c in columns))

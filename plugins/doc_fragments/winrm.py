@@ -45,7 +45,10 @@ options:
       - Authentication method.
       - V(basic) over plain HTTP is refused unless O(winrm_allow_basic_over_http=true).
       - V(certificate) needs HTTPS, O(winrm_cert_pem) and O(winrm_cert_key_pem).
-      - V(kerberos) needs the pywinrm Kerberos extra; V(credssp) needs the pywinrm CredSSP extra.
+      - V(kerberos) needs pykerberos, gssapi and krb5 on the controller (C(pip install pywinrm[kerberos] pyspnego[kerberos]))
+        and a Kerberos configuration that names the realm's KDCs (C(/etc/krb5.conf) or E(KRB5_CONFIG)); see
+        O(winrm_kinit_mode) for where the ticket comes from.
+      - V(credssp) needs the pywinrm CredSSP extra (C(pip install pywinrm[credssp])); it delegates the password to the host.
       - Inventory variables C(ansible_winrm_transport) or C(ansible_psrp_auth), the first one set (a list or
         comma-separated string; the first supported transport is used).
       - Environment variable E(MAILOPS_WINRM_TRANSPORT).
@@ -55,6 +58,9 @@ options:
   winrm_user:
     description:
       - User name, for example V(Administrator), V(DOMAIN\\user) or V(user@DOMAIN.COM).
+      - With O(winrm_transport=kerberos) the user principal name V(user@REALM) (a V(DOMAIN\\user) name is refused
+        with the form to use instead); it may be left out with O(winrm_kinit_mode=manual) to use the default
+        principal of the credential cache.
       - Inventory variables C(ansible_user), C(ansible_winrm_user) or C(ansible_psrp_user), the first one set.
       - Environment variable E(MAILOPS_WINRM_USER).
     type: str
@@ -122,8 +128,41 @@ options:
       - Environment variable E(MAILOPS_WINRM_ALLOW_BASIC_OVER_HTTP).
     type: bool
     default: false
+  winrm_kerberos_hostname_override:
+    description:
+      - Host name for the Kerberos service principal name C(HTTP/<name>) instead of O(winrm_host).
+      - Needed when O(winrm_host) is an IP address or an alias (a CNAME) that has no service principal name in the
+        domain; give the host's name as the domain knows it, such as V(mail01.corp.example.com).
+      - Only used with O(winrm_transport=kerberos).
+      - Inventory variables C(ansible_winrm_kerberos_hostname_override) or C(ansible_psrp_negotiate_hostname_override),
+        the first one set.
+      - Environment variable E(MAILOPS_WINRM_KERBEROS_HOSTNAME_OVERRIDE).
+    type: str
+  winrm_kerberos_delegation:
+    description:
+      - Forward the user's Kerberos ticket to the host (the host can then act as the user towards other servers).
+      - The modules of this collection do not need it; leave it off unless you know you do.
+      - In O(winrm_kinit_mode=managed) the ticket is then obtained as forwardable.
+      - Inventory variables C(ansible_winrm_kerberos_delegation) or C(ansible_psrp_negotiate_delegate), the first one set.
+      - Environment variable E(MAILOPS_WINRM_KERBEROS_DELEGATION).
+    type: bool
+    default: false
+  winrm_kinit_mode:
+    description:
+      - Where the Kerberos ticket of O(winrm_user) comes from, with O(winrm_transport=kerberos).
+      - V(managed) gets a ticket for each task from O(winrm_user) and O(winrm_password), inside the controller's
+        process, into an in-memory credential cache that only this task uses and that is destroyed afterwards; no
+        C(kinit) is run, nothing is written to disk and the password is passed to no other program.
+      - V(manual) uses the controller's current credential cache (E(KRB5CCNAME), for example filled by C(kinit)) or
+        client keytab (E(KRB5_CLIENT_KTNAME)).
+      - Default V(managed) when a password is given, else V(manual), as with Ansible's C(winrm) connection.
+      - Inventory variable C(ansible_winrm_kinit_mode).
+      - Environment variable E(MAILOPS_WINRM_KINIT_MODE).
+    type: str
+    choices: [managed, manual]
 requirements:
   - pywinrm >= 0.5.0 on the controller
+  - for O(winrm_transport=kerberos), pykerberos, gssapi and krb5 on the controller
 notes:
   - This module runs on the Ansible controller and talks to the Windows host over WinRM (WS-Management);
     it needs no Python on Windows and does not use the play's connection.

@@ -9,6 +9,7 @@ import base64
 import http.client
 import os
 import re
+import ssl
 import traceback
 
 from ansible.module_utils.common.parameters import env_fallback
@@ -21,7 +22,7 @@ from ansible_collections.mailops.port25.plugins.module_utils.errors import (
     Port25Error,
     TLSFailure,
 )
-from ansible_collections.mailops.port25.plugins.module_utils import cim
+from ansible_collections.mailops.port25.plugins.module_utils import cim, kerberos
 
 try:
     import requests
@@ -68,6 +69,9 @@ WINRM_ARGSPEC = dict(
     winrm_operation_timeout=dict(type="int", default=20, fallback=_env("OPERATION_TIMEOUT")),
     winrm_read_timeout=dict(type="int", default=30, fallback=_env("READ_TIMEOUT")),
     winrm_allow_basic_over_http=dict(type="bool", default=False, fallback=_env("ALLOW_BASIC_OVER_HTTP")),
+    winrm_kerberos_hostname_override=dict(type="str", fallback=_env("KERBEROS_HOSTNAME_OVERRIDE")),
+    winrm_kerberos_delegation=dict(type="bool", default=False, fallback=_env("KERBEROS_DELEGATION")),
+    winrm_kinit_mode=dict(type="str", choices=list(kerberos.KINIT_MODES), fallback=_env("KINIT_MODE")),
 )
 
 WINRM_REQUIRED_TOGETHER = [["winrm_cert_pem", "winrm_cert_key_pem"]]
@@ -90,6 +94,9 @@ INVENTORY_VARIABLES = (
     ("winrm_message_encryption", ("ansible_winrm_message_encryption", "ansible_psrp_message_encryption")),
     ("winrm_operation_timeout", ("ansible_winrm_operation_timeout_sec", "ansible_psrp_operation_timeout")),
     ("winrm_read_timeout", ("ansible_winrm_read_timeout_sec", "ansible_psrp_read_timeout")),
+    ("winrm_kerberos_hostname_override", ("ansible_winrm_kerberos_hostname_override", "ansible_psrp_negotiate_hostname_override")),
+    ("winrm_kerberos_delegation", ("ansible_winrm_kerberos_delegation", "ansible_psrp_negotiate_delegate")),
+    ("winrm_kinit_mode", ("ansible_winrm_kinit_mode",)),
 )
 
 # Transport names of the other plugins: psrp's 'negotiate' is NTLM here (no SPNEGO/Kerberos
@@ -144,7 +151,7 @@ class ConnectionSettings(object):
 
     __slots__ = ("host", "port", "scheme", "path", "transport", "user", "password", "cert_validation",
                  "ca_trust_path", "cert_pem", "cert_key_pem", "message_encryption", "operation_timeout",
-                 "read_timeout", "allow_basic_over_http")
+                 "read_timeout", "allow_basic_over_http", "kerberos_hostname_override", "kerberos_delegation", "kinit_mode")
 
     def __init__(self, **kwargs):
         for name in self.__slots__:
@@ -232,6 +239,10 @@ def settings_from_params(params):
     allow_basic = bool(params.get("winrm_allow_basic_over_http"))
     cert_pem = params.get("winrm_cert_pem")
     cert_key_pem = params.get("winrm_cert_key_pem")
+    kinit_mode = params.get("winrm_kinit_mode")
+    hostname_override = params.get("winrm_kerberos_hostname_override") or None
+    if hostname_override is not None and not _HOST_RE.match(str(hostname_override)):
+        raise InvalidOption("winrm_kerberos_hostname_override %r is not a host name" % hostname_override, host=host)
 
     if transport == "basic" and scheme == "http" and not allow_basic:
         raise InvalidOption(
@@ -246,7 +257,15 @@ def settings_from_params(params):
         for option, value in (("winrm_cert_pem", cert_pem), ("winrm_cert_key_pem", cert_key_pem)):
             if not os.path.isfile(value):
                 raise InvalidOption("%s: file not found: %s" % (option, value), host=host)
-    elif transport != "kerberos":
+    elif transport == "kerberos":
+        kerberos.check_user(user, host)
+        if kinit_mode not in (None, "") + kerberos.KINIT_MODES:
+            raise InvalidOption("winrm_kinit_mode must be managed or manual, got %r" % kinit_mode, host=host)
+        if (kinit_mode == "managed" or (not kinit_mode and password)) and not (user and password):
+            raise InvalidOption("winrm_kinit_mode=managed gets the Kerberos ticket from winrm_user and winrm_password: "
+                                "give both (ansible_user as user@REALM, ansible_password), or use winrm_kinit_mode=manual "
+                                "with a ticket from kinit", host=host)
+    else:
         if not user:
             raise InvalidOption("winrm_user is required for winrm_transport=%s (or set ansible_user, or %sUSER)"
                                 % (transport, ENV_PREFIX), host=host)
@@ -264,7 +283,8 @@ def settings_from_params(params):
         host=host, port=port, scheme=scheme, path=path, transport=transport, user=user, password=password,
         cert_validation=cert_validation, ca_trust_path=ca_trust_path, cert_pem=cert_pem, cert_key_pem=cert_key_pem,
         message_encryption=encryption, operation_timeout=operation_timeout, read_timeout=read_timeout,
-        allow_basic_over_http=allow_basic,
+        allow_basic_over_http=allow_basic, kerberos_hostname_override=hostname_override,
+        kerberos_delegation=bool(params.get("winrm_kerberos_delegation")), kinit_mode=kinit_mode or None,
     )
 
 
@@ -369,6 +389,8 @@ def create_protocol(settings):
             read_timeout_sec=settings.read_timeout,
             # Proxies from the environment are not used: WinRM endpoints are reached directly.
             proxy=None,
+            kerberos_hostname_override=settings.kerberos_hostname_override,
+            kerberos_delegation=bool(settings.kerberos_delegation),
         )
     except Exception as exc:
         raise map_error(exc, settings, "connect")
@@ -443,6 +465,43 @@ def _fault_in(body):
         return None
 
 
+# TLS alerts by which a host refuses the client certificate (OpenSSL's texts), and Windows' "logon denied".
+_CERT_ALERTS = ("alert unknown ca", "alert bad certificate", "alert certificate unknown", "alert certificate required",
+                "alert unsupported certificate", "alert access denied")
+SEC_E_LOGON_DENIED = 0x8009030C
+
+
+def _method_failure(exc, settings, operation, address):
+    """What a Kerberos, certificate or CredSSP failure means (None for other failures and transports)."""
+    if settings is None:
+        return None
+    host = settings.host
+    if settings.transport == "kerberos":
+        return kerberos.explain(exc, settings, operation, address)
+    if settings.transport == "certificate":
+        reason = _reason(exc).lower()
+        refused = isinstance(exc, winrm.exceptions.AuthenticationError)
+        # TLS 1.3: the host checks the certificate after the client's handshake, then closes (or sends an alert)
+        closed = isinstance(exc, requests.exceptions.ConnectionError) and (
+            any(alert in reason for alert in _CERT_ALERTS)
+            or any(isinstance(e, (http.client.RemoteDisconnected, ssl.SSLEOFError)) for e in _chain(exc)))
+        if refused or closed:
+            how = "answered HTTP 401" if refused else "closed the TLS connection (%s)" % scrub(_reason(exc), settings)
+            return AuthenticationFailure(
+                "%s %s: it does not accept the client certificate %s; the certificate must be issued by a CA the host "
+                "trusts, carry the Client Authentication usage and a user principal name mapped to a local account "
+                "(WSMan ClientCertificate mapping)" % (address, how, settings.cert_pem), host=host, operation=operation)
+    if settings.transport == "credssp":
+        status = getattr(exc, "status", None) if type(exc).__name__ == "NTStatusException" else None
+        if status == SEC_E_LOGON_DENIED or isinstance(exc, winrm.exceptions.AuthenticationError):
+            return AuthenticationFailure("%s refused user '%s' (CredSSP: wrong user name or password)" % (address, settings.user),
+                                         host=host, operation=operation)
+        if type(exc).__name__ == "AuthenticationException":
+            return AuthenticationFailure("CredSSP with %s failed for user '%s': %s (is CredSSP enabled on the host's WinRM "
+                                         "service?)" % (address, settings.user, scrub(exc, settings)), host=host, operation=operation)
+    return None
+
+
 def map_error(exc, settings, operation):
     """Translate an exception raised by pywinrm/requests into a Port25Error naming the host and operation."""
     if isinstance(exc, Port25Error):
@@ -451,6 +510,9 @@ def map_error(exc, settings, operation):
     address = settings.address if settings is not None else host
     if not HAS_WINRM:
         return Port25Error(scrub("%s: %s" % (type(exc).__name__, exc), settings), host=host, operation=operation)
+    explained = _method_failure(exc, settings, operation, address)
+    if explained is not None:
+        return explained
     if isinstance(exc, requests.exceptions.SSLError):
         return TLSFailure("TLS certificate verification of %s failed using %s (%s)"
                           % (address, ca_description(settings), scrub(_reason(exc), settings)), host=host, operation=operation)

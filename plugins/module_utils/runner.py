@@ -10,7 +10,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.mailops.port25.plugins.module_utils import connection
+from ansible_collections.mailops.port25.plugins.module_utils import connection, kerberos
 from ansible_collections.mailops.port25.plugins.module_utils.errors import MissingDependency, Port25Error
 from ansible_collections.mailops.port25.plugins.module_utils.wsman import WSManClient
 
@@ -65,11 +65,13 @@ def execute(feature, params, check_mode=False, diff=False, client_factory=None):
         check = getattr(feature, "check_params", None)
         if check is not None:
             check(params, settings.host)
-        client = (client_factory or WSManClient)(settings)
-        try:
-            result = feature.run(client, params, check_mode=check_mode, diff=diff)
-        finally:
-            client.close()
+        # Kerberos: the user's ticket, in a cache private to this task, for as long as the task talks to the host
+        with kerberos.ticket(settings):
+            client = (client_factory or WSManClient)(settings)
+            try:
+                result = feature.run(client, params, check_mode=check_mode, diff=diff)
+            finally:
+                client.close()
     except Port25Error as exc:
         return failure(exc)
     except Exception as exc:  # a bug must still come back as a task failure, never as a password-bearing traceback

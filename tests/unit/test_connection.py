@@ -42,7 +42,8 @@ def test_argspec_names_env_fallbacks_and_no_log():
     assert sorted(spec) == sorted([
         "winrm_host", "winrm_port", "winrm_scheme", "winrm_path", "winrm_transport", "winrm_user", "winrm_password",
         "winrm_cert_validation", "winrm_ca_trust_path", "winrm_cert_pem", "winrm_cert_key_pem", "winrm_message_encryption",
-        "winrm_operation_timeout", "winrm_read_timeout", "winrm_allow_basic_over_http"])
+        "winrm_operation_timeout", "winrm_read_timeout", "winrm_allow_basic_over_http", "winrm_kerberos_hostname_override",
+        "winrm_kerberos_delegation", "winrm_kinit_mode"])
     for name, option in spec.items():
         assert option["fallback"][1] == ["MAILOPS_WINRM_" + name[len("winrm_"):].upper()]
     assert spec["winrm_password"]["no_log"] is True
@@ -130,12 +131,18 @@ def test_basic_over_https_is_fine():
     assert connection.settings_from_params(params(winrm_transport="basic")).scheme == "https"
 
 
-def test_certificate_transport(tmp_path):
+def certificate_settings(tmp_path):
+    """Settings of host h with winrm_transport=certificate (placeholder files), and the two paths."""
     cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
     cert.write_text("x", encoding="utf-8")
     key.write_text("y", encoding="utf-8")
     settings = connection.settings_from_params({"winrm_host": "h", "winrm_transport": "certificate",
                                                 "winrm_cert_pem": str(cert), "winrm_cert_key_pem": str(key)})
+    return settings, cert, key
+
+
+def test_certificate_transport(tmp_path):
+    settings, cert, key = certificate_settings(tmp_path)
     assert (settings.transport, settings.cert_pem, settings.cert_key_pem, settings.user) == ("certificate", str(cert), str(key), None)
 
 
@@ -276,6 +283,23 @@ def test_auth_error_names_user_and_host_never_password(settings):
     assert str(error) == ("mail01.example.test: enumerate: user 'EXAMPLE\\ops' was rejected by mail01.example.test:5986 (HTTP 401): "
                           "check the user name and password, and that transport ntlm is enabled on the listener")
     assert PASSWORD not in str(error)
+
+
+def test_certificate_and_credssp_refusals_say_what_was_refused(tmp_path):
+    from requests_credssp.exceptions import AuthenticationException, NTStatusException
+
+    by_cert, cert, _key = certificate_settings(tmp_path)
+    error = connection.map_error(winrm.exceptions.InvalidCredentialsError("rejected"), by_cert, "get")
+    assert str(error).startswith("h: get: h:5986 answered HTTP 401: it does not accept the client certificate %s;" % cert)
+    closed = requests.exceptions.ConnectionError(http.client.RemoteDisconnected("Remote end closed connection without response"))
+    assert "h:5986 closed the TLS connection (Remote end closed" in str(connection.map_error(closed, by_cert, "get"))
+    credssp = connection.settings_from_params(params(winrm_transport="credssp"))
+    error = connection.map_error(NTStatusException(0x8009030C), credssp, "get")
+    assert isinstance(error, AuthenticationFailure)
+    assert "refused user 'EXAMPLE\\ops' (CredSSP: wrong user name or password)" in str(error) and PASSWORD not in str(error)
+    error = connection.map_error(AuthenticationException("The server did not response CredSSP being an available authentication "
+                                                         "method"), credssp, "get")
+    assert "is CredSSP enabled on the host's WinRM service?" in str(error)
 
 
 def test_wsman_fault_error_parsed(settings):

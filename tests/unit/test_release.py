@@ -49,7 +49,8 @@ def test_the_execution_environment_pins_the_tested_versions_and_names_one_tarbal
     tested = _tested()
     packages = ee['dependencies']['python'] + [ee['dependencies'][key]['package_pip'] for key in ('ansible_core', 'ansible_runner')]
     pins = dict(p.split('==', 1) for p in packages)
-    assert pins == {name: tested[name] for name in ('pywinrm', 'requests-ntlm', 'pyspnego', 'ansible-core', 'ansible-runner')}
+    assert pins == {name: tested[name] for name in ('pywinrm', 'requests-ntlm', 'pyspnego', 'ansible-core', 'ansible-runner',
+                                                    'pykerberos', 'gssapi', 'krb5', 'requests-credssp')}
     version = yaml.safe_load(_read('galaxy.yml'))['version']
     tarball = 'mailops-port25-%s.tar.gz' % version
     assert ee['additional_build_files'] == [{'src': 'build/' + tarball, 'dest': 'collections'}]
@@ -58,8 +59,9 @@ def test_the_execution_environment_pins_the_tested_versions_and_names_one_tarbal
 
 def test_versions_named_in_the_docs_are_the_pinned_ones():
     tested = _tested()
-    named = re.findall(r'\b(ansible-core|ansible-runner|pywinrm|requests-ntlm|pyspnego) (\d+\.\d+\.\d+)\b', _read('docs', 'operations.md'))
-    assert {name for name, _version in named} == {'ansible-core', 'ansible-runner', 'pywinrm', 'requests-ntlm', 'pyspnego'}
+    names = ('ansible-core', 'ansible-runner', 'pywinrm', 'requests-ntlm', 'pyspnego', 'pykerberos', 'gssapi', 'krb5', 'requests-credssp')
+    named = re.findall(r'\b(%s) (\d+\.\d+\.\d+)\b' % '|'.join(names), _read('docs', 'operations.md'))
+    assert {name for name, _version in named} == set(names)
     assert all(tested[name] == version for name, version in named), named
     assert 'ansible-runner==%s' % tested['ansible-runner'] in _read('requirements', 'dev.in')
 

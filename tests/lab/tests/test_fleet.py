@@ -215,7 +215,7 @@ def test_port_taken_is_reported(tmp_path, small_spec):
 
 
 def test_running_fleet_reports_why_a_fleet_did_not_start(tmp_path):
-    spec = testing.write_scenario(tmp_path / 'bad.yml', [{'name': 'bad', 'auth': ['kerberos']}])
+    spec = testing.write_scenario(tmp_path / 'bad.yml', [{'name': 'bad', 'auth': ['negotiate']}])
     with pytest.raises(testing.FleetStartError) as err:
         with testing.running_fleet([spec], tmp_path / 'state'):
             pass

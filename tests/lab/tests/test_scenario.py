@@ -88,6 +88,17 @@ def test_defaults_apply_and_hosts_override_them(tmp_path):
                             'operation_timeout_on': [], 'access_denied_classes': [], 'refuse_auth': False}
 
 
+def test_realm_and_fqdn_default_from_the_name_and_follow_a_generated_name(tmp_path):
+    path = _write(tmp_path, [{'name': 'Mail01'}, {'name': 'b', 'fqdn': 'mx.corp.example', 'auth': ['kerberos']},
+                             {'name': 'c', 'realm': 'OTHER.TEST'}],
+                  {'username': 'LAB\\x', 'password': 'pw', 'realm': 'CORP.EXAMPLE'})
+    first, second, third = scenario.load_spec(path)
+    assert (first.realm, first.host_fqdn) == ('CORP.EXAMPLE', 'mail01.corp.example')
+    assert (second.auth, second.host_fqdn) == (['kerberos'], 'mx.corp.example')
+    assert (third.realm, third.host_fqdn) == ('OTHER.TEST', 'c.other.test')
+    assert scenario.generate(1, SCENARIO_DIR)[0].host_fqdn == SHIPPED[0] + '-0001.lab.test'
+
+
 @pytest.mark.parametrize('host, field, words', [
     ({'name': 'h', 'colour': 'red'}, 'colour', 'unknown field'),
     ({'name': 'h', 'services': [{'name': 'A', 'state': 'paused'}]}, 'services[0].state', 'must be one of'),
@@ -107,7 +118,11 @@ def test_defaults_apply_and_hosts_override_them(tmp_path):
     ({'name': 'h', 'events': [{'log': 'Mail', 'source': 's', 'event_id': 1}]}, 'events[0].log', 'must be one of'),
     ({'name': 'h', 'faults': {'explode': True}}, 'faults.explode', 'unknown field'),
     ({'name': 'h', 'faults': {'operation_timeout_on': ['Reboot']}}, 'faults.operation_timeout_on[0]', 'must be one of'),
-    ({'name': 'h', 'auth': ['kerberos']}, 'auth[0]', 'must be one of'),
+    ({'name': 'h', 'auth': ['negotiate']}, 'auth[0]', 'must be one of'),
+    ({'name': 'h', 'auth': ['certificate']}, 'auth', 'over HTTPS only'),
+    ({'name': 'h', 'realm': 'lab.test'}, 'realm', 'invalid value'),
+    ({'name': 'h', 'fqdn': 'no_dots'}, 'fqdn', 'invalid value'),
+    ({'name': 'h', 'fqdn': 'Upper.Lab.Test'}, 'fqdn', 'invalid value'),
     ({'name': 'h', 'scheme': 'ftp'}, 'scheme', 'must be one of'),
     ({'name': 'h', 'address': '10.0.0.1'}, 'address', 'loopback'),
     ({'name': 'h', 'standardcimv2': 'no'}, 'standardcimv2', 'true or false'),

@@ -1,105 +1,38 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the mailops.port25 project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""WinRM authentication as a Windows host with AllowUnencrypted=false answers it.
+"""WinRM authentication as a Windows host with AllowUnencrypted=false answers it, per connection.
 
-* NTLM (raw NTLM tokens as requests-ntlm/pywinrm send them, or SPNEGO-wrapped as pypsrp sends them,
-  under the `Negotiate` or `NTLM` scheme) with pyspnego as the acceptor, one context per TCP
-  connection; after the handshake the connection is authenticated and, on HTTP, every SOAP body must
-  be sealed (multipart/encrypted, application/HTTP-SPNEGO-session-encrypted).
-* Basic only over HTTPS (over HTTP it is not offered and a Basic header gets 401).
-* A failure is HTTP 401 with an empty body; nothing else is revealed.
-
-pyspnego's NTLM acceptor looks the user up in the file named by the environment variable
-NTLM_USER_FILE when it processes the AUTHENTICATE message.  Each distinct credential gets its own
-file, and the variable is pointed at the host's file right before each acceptor step: the server
-runs those steps one at a time on one thread, so a host only ever accepts its own user.
+* NTLM (raw NTLM tokens as requests-ntlm/pywinrm send them, or SPNEGO-wrapped as pypsrp sends them) under
+  `Negotiate` or `NTLM`, with pyspnego as the acceptor (auth_ntlm.py), one context per TCP connection.
+* Kerberos under `Negotiate` or `Kerberos`, one leg, pinned to the host's SPN (auth_kerberos.py).
+* CredSSP under `CredSSP`, several legs, the delegated password checked (auth_credssp.py).
+* A client certificate over HTTPS, mapped to the user (auth_certificate.py).
+* Basic only over HTTPS.
+A host accepts only the methods its scenario lists (`auth`): an NTLM token on a Kerberos-only host is
+refused like a wrong password.  After NTLM, Kerberos or CredSSP the connection is authenticated and, on
+HTTP, every SOAP body must be sealed (sealing.py).  Every failure, also one the libraries report by raising
+something unexpected on hostile input, is HTTP 401 with an empty body; nothing else is revealed.
 """
 from __future__ import annotations
 
 import base64
 import binascii
 import dataclasses
-import hashlib
-import os
-import re
-import struct
+import logging
 
-import spnego
 import spnego.channel_bindings
-import spnego.exceptions
-try:
-    # private pyspnego parsers, used only to see whether a client sent channel bindings (see _bindings_for)
-    from spnego._ntlm_raw.messages import Authenticate, AvId, NTClientChallengeV2
-    from spnego._spnego import unpack_token
-except ImportError:     # another pyspnego layout: fall back to checking bindings strictly
-    Authenticate = AvId = NTClientChallengeV2 = unpack_token = None
 
-from winlab import write_file_atomic
+from winlab import auth_certificate, auth_credssp, auth_kerberos, auth_ntlm, sealing, tokens
+from winlab.auth_ntlm import principal_matches, sends_channel_bindings
+from winlab.sealing import EncryptionError
 
-ENCRYPTED_PROTOCOL = 'application/HTTP-SPNEGO-session-encrypted'
-BOUNDARY = b'--Encrypted Boundary'
-ENCRYPTED_CONTENT_TYPE = 'multipart/encrypted;protocol="%s";boundary="Encrypted Boundary"' % ENCRYPTED_PROTOCOL
-_OCTET = b'\tContent-Type: application/octet-stream\r\n'
-_BOUNDARY_RE = re.compile(r'boundary\s*=\s*"?([^";]+)"?', re.I)
-_LENGTH_RE = re.compile(rb'Length=(\d+)')
+LOG = logging.getLogger('winlab.auth')
+ENCRYPTED_PROTOCOL = sealing.SPNEGO_PROTOCOL
+ENCRYPTED_CONTENT_TYPE = sealing.content_type(ENCRYPTED_PROTOCOL)
 NTLM_SCHEMES = ('negotiate', 'ntlm')
-
-
-class EncryptionError(Exception):
-    """A sealed body could not be parsed or did not verify."""
-
-
-def _split_user(username):
-    if '\\' in username:
-        domain, user = username.split('\\', 1)
-        return domain, user
-    return '', username
-
-
-def write_user_file(directory, username, password):
-    """The NTLM_USER_FILE for one credential (domain and bare forms, as Windows accepts both)."""
-    if any(c in password for c in ':\r\n') or any(c in username for c in ':\r\n'):
-        raise ValueError('NTLM credentials for %r: user name and password may not contain ":" or line breaks'
-                         % username)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    digest = hashlib.sha256(('%s\0%s' % (username, password)).encode('utf-8')).hexdigest()[:16]
-    path = os.path.join(directory, digest + '.users')
-    domain, user = _split_user(username)
-    lines = ['%s:%s:%s' % (domain, user, password)]
-    if domain:
-        lines.append(':%s:%s' % (user, password))
-    write_file_atomic(path, '\n'.join(lines) + '\n')
-    return path
-
-
-def sends_channel_bindings(token):
-    """Does an NTLM AUTHENTICATE token (raw or inside SPNEGO) carry a channel-binding AV pair?
-
-    Anything that cannot be read that way counts as carrying one, so the acceptor checks it strictly."""
-    if unpack_token is None:
-        return True
-    try:
-        raw = token
-        if not raw.startswith(b'NTLMSSP\x00'):
-            raw = getattr(unpack_token(raw), 'response_token', None) or b''
-        if not raw.startswith(b'NTLMSSP\x00\x03\x00\x00\x00'):
-            return True
-        nt_response = Authenticate.unpack(raw).nt_challenge_response
-        if not nt_response or len(nt_response) <= 24:
-            return False        # NTLMv1 has no AV pairs at all
-        return AvId.channel_bindings in NTClientChallengeV2.unpack(nt_response[16:]).av_pairs
-    except Exception:  # pylint: disable=broad-except  # malformed tokens are the acceptor's to reject
-        return True
-
-
-def principal_matches(principal, username):
-    """Does the authenticated 'DOMAIN\\user' (or 'user') name the configured account?"""
-    got_domain, got_user = _split_user(principal or '')
-    want_domain, want_user = _split_user(username)
-    if got_user.casefold() != want_user.casefold():
-        return False
-    return not got_domain or got_domain.casefold() == want_domain.casefold()
+KERBEROS_SCHEMES = ('negotiate', 'kerberos')
+SEALING = ('ntlm', 'kerberos', 'credssp')
 
 
 @dataclasses.dataclass
@@ -108,18 +41,27 @@ class HostAuth:
 
     username: str
     password: str
-    methods: list             # subset of ['ntlm', 'basic']
-    user_file: str | None     # NTLM_USER_FILE for this host, None when NTLM is off
+    methods: list             # subset of scenario.AUTHS
+    user_file: str | None     # NTLM_USER_FILE for this host, None when NTLM and CredSSP are off
     refuse: bool = False      # fault refuse_auth: every handshake ends in 401
-    cert_hash: bytes | None = None   # for NTLM channel binding over HTTPS
+    cert_hash: bytes | None = None   # for channel binding over HTTPS
+    fqdn: str | None = None          # Kerberos: the SPN is HTTP/<fqdn>
+    principal: str | None = None     # Kerberos: the user as the realm names it, user@REALM
+    client_ca: object = None         # certificate: the mapped issuer (cryptography Certificate)
+    client_upn: str | None = None    # certificate: the mapped UPN
+    credssp_tls: object = None       # CredSSP: the inner TLS context
 
     def challenge_headers(self, scheme):
         """WWW-Authenticate values of a 401: what this host offers on this scheme."""
         headers = []
-        if 'ntlm' in self.methods:
+        if 'ntlm' in self.methods or 'kerberos' in self.methods:
             headers.append('Negotiate')
+        if 'kerberos' in self.methods:
+            headers.append('Kerberos')
         if 'basic' in self.methods and scheme == 'https':
             headers.append('Basic realm="WSMAN"')
+        if 'credssp' in self.methods:
+            headers.append('CredSSP')
         return headers
 
     def check_basic(self, token):
@@ -136,29 +78,30 @@ class AuthResult:
     ok: bool                       # the request may go on to WS-Man
     headers: list                  # extra (name, value) response headers
     close: bool = False            # close the connection after answering
+    note: str = ''                 # request log note (e.g. a delegated ticket)
 
 
 class ConnectionAuth:
     """Authentication state of one TCP connection."""
 
-    def __init__(self, host_auth, scheme):
+    def __init__(self, host_auth, scheme, peer_certificate=None):
         self.host_auth = host_auth
         self.scheme = scheme
+        self.peer_certificate = peer_certificate   # DER of the TLS client certificate, if one was sent
+        self.context = None         # the handshake in progress, then the context that seals
+        self.protocol = None        # 'ntlm', 'kerberos' or 'credssp' once the connection is authenticated
+        self.sealed_as = sealing.SPNEGO_PROTOCOL
+
+    def _unauthorized(self, leg, note=''):
+        return AuthResult(leg, False, [('WWW-Authenticate', h) for h in self.host_auth.challenge_headers(self.scheme)],
+                          note=note)
+
+    def _reset(self):
         self.context = None
-        self.ntlm_done = False
+        self.protocol = None
 
-    def _unauthorized(self, leg):
-        return AuthResult(leg, False, [('WWW-Authenticate', h) for h in self.host_auth.challenge_headers(self.scheme)])
-
-    def _new_context(self):
-        os.environ['NTLM_USER_FILE'] = self.host_auth.user_file
-        return spnego.server(protocol='negotiate', service='HTTP')
-
-    def _bindings_for(self, token):
-        """Channel bindings to check for this AUTHENTICATE token, as Windows' default CbtHardeningLevel
-        (Relaxed) does: bindings a client sends over HTTPS must match the certificate; a client that
-        sends none is accepted."""
-        if self.scheme != 'https' or not self.host_auth.cert_hash or not sends_channel_bindings(token):
+    def _bindings(self):
+        if self.scheme != 'https' or not self.host_auth.cert_hash:
             return None
         return spnego.channel_bindings.GssChannelBindings(
             application_data=b'tls-server-end-point:' + self.host_auth.cert_hash)
@@ -166,103 +109,156 @@ class ConnectionAuth:
     def authorize(self, header):
         """Process one request's Authorization header (or None)."""
         if not header:
-            if self.ntlm_done:
+            if self.protocol:
                 return AuthResult('none', True, [])
             return self._unauthorized('none')
         scheme, _sep, token = header.strip().partition(' ')
+        if scheme == auth_certificate.SCHEME:
+            self._reset()
+            return self._certificate()
         scheme = scheme.lower()
         token = token.strip()
         if scheme == 'basic':
-            self.context = None
-            self.ntlm_done = False
+            self._reset()
             if self.scheme != 'https' or 'basic' not in self.host_auth.methods:
                 return self._unauthorized('basic')
             if self.host_auth.check_basic(token):
                 return AuthResult('basic', True, [])
             return self._unauthorized('basic')
-        if scheme in NTLM_SCHEMES and 'ntlm' in self.host_auth.methods:
-            return self._ntlm(scheme, token)
-        return self._unauthorized('none')
-
-    def _ntlm(self, scheme, token):
         try:
             data = base64.b64decode(token, validate=True)
         except binascii.Error:
-            return self._unauthorized('ntlm-negotiate')
+            data = b''
+        if scheme == 'credssp' and 'credssp' in self.host_auth.methods:
+            return self._credssp(data)
+        mech = tokens.mechanism(data)
+        if mech == tokens.CONTINUE and self.context is not None and self.protocol is None:
+            mech = tokens.NTLM          # the next SPNEGO leg of the NTLM handshake in progress
+        if mech == tokens.NTLM and scheme in NTLM_SCHEMES and 'ntlm' in self.host_auth.methods:
+            return self._ntlm(scheme, data)
+        if mech == tokens.KERBEROS and scheme in KERBEROS_SCHEMES and 'kerberos' in self.host_auth.methods:
+            return self._kerberos(scheme, data)
+        self._reset()
+        leg = {tokens.NTLM: 'ntlm-negotiate', tokens.KERBEROS: 'kerberos'}.get(mech, 'none')
+        return self._unauthorized(leg)
+
+    # NTLM ----------------------------------------------------------------------------------
+
+    def _ntlm(self, scheme, data):
         starts_handshake = data.startswith(b'NTLMSSP\x00\x01\x00\x00\x00') or data[:1] == b'\x60'
         leg = 'ntlm-negotiate' if starts_handshake else 'ntlm-authenticate'
         if starts_handshake:
-            self.ntlm_done = False
-            self.context = self._new_context()
-        elif self.context is None or self.ntlm_done:
+            self._reset()
+            self.context = auth_ntlm.acceptor(self.host_auth.user_file)
+        elif self.context is None or self.protocol:
             return self._unauthorized(leg)
-        os.environ['NTLM_USER_FILE'] = self.host_auth.user_file
+        auth_ntlm.use_user_file(self.host_auth.user_file)
+        bindings = None
+        if not starts_handshake and sends_channel_bindings(data):
+            # Windows' default CbtHardeningLevel (Relaxed): bindings a client sends over HTTPS must match the
+            # certificate; a client that sends none is accepted
+            bindings = self._bindings()
         try:
-            out = self.context.step(data, channel_bindings=None if starts_handshake else self._bindings_for(data))
-        except (spnego.exceptions.SpnegoError, ValueError, struct.error, KeyError, IndexError, TypeError):
-            # any malformed or wrong token: the handshake is over, start again from NEGOTIATE
-            self.context = None
+            out = self.context.step(data, channel_bindings=bindings)
+        except Exception as exc:  # pylint: disable=broad-except  # any malformed or wrong token: start again
+            LOG.info('NTLM handshake refused: %s: %s', type(exc).__name__, exc)
+            self._reset()
             return self._unauthorized(leg)
         word = 'Negotiate' if scheme == 'negotiate' else 'NTLM'
         if not self.context.complete:
             return AuthResult(leg, False, [('WWW-Authenticate', '%s %s' % (word, base64.b64encode(out or b'').decode()))])
-        if self.host_auth.refuse or not principal_matches(self.context.client_principal, self.host_auth.username):
-            self.context = None
+        if (self.host_auth.refuse or self.context.negotiated_protocol != 'ntlm'
+                or not principal_matches(self.context.client_principal, self.host_auth.username)):
+            self._reset()
             return self._unauthorized(leg)
-        self.ntlm_done = True
+        self.protocol = 'ntlm'
         headers = [('WWW-Authenticate', '%s %s' % (word, base64.b64encode(out).decode()))] if out else []
         return AuthResult(leg, True, headers)
+
+    # Kerberos --------------------------------------------------------------------------------
+
+    def _kerberos(self, scheme, data):
+        self._reset()
+        try:
+            context = auth_kerberos.acceptor(self.host_auth.fqdn)
+            out = context.step(data, channel_bindings=self._bindings())
+            complete = context.complete
+            principal = context.client_principal if complete else None
+        except Exception as exc:  # pylint: disable=broad-except
+            # a ticket for another SPN, a wrong key, a replay, bad channel bindings: gssapi reports some of these
+            # as AttributeError from deep inside; whatever it is, the answer is 401, never a dropped connection
+            LOG.info('%s: Kerberos ticket refused: %s: %s', self.host_auth.fqdn, type(exc).__name__, exc)
+            return self._unauthorized('kerberos')
+        if not complete or self.host_auth.refuse or not auth_kerberos.principal_matches(principal, self.host_auth.principal):
+            LOG.info('%s: Kerberos client %s refused', self.host_auth.fqdn, principal)
+            return self._unauthorized('kerberos')
+        self.context = context
+        self.protocol = 'kerberos'
+        word = 'Kerberos' if scheme == 'kerberos' else 'Negotiate'
+        headers = [('WWW-Authenticate', '%s %s' % (word, base64.b64encode(out).decode()))] if out else []
+        return AuthResult('kerberos', True, headers, note='delegated' if auth_kerberos.delegated(context) else '')
+
+    # CredSSP ---------------------------------------------------------------------------------
+
+    def _credssp(self, data):
+        if data[:1] == b'\x16' and (self.context is None or self.protocol):
+            self._reset()                   # a TLS ClientHello starts a new handshake
+            self.context = auth_credssp.acceptor(self.host_auth.credssp_tls)
+        elif self.context is None or self.protocol:
+            return self._unauthorized('credssp')
+        auth_ntlm.use_user_file(self.host_auth.user_file)     # the inner NTLM authentication's users
+        try:
+            out = self.context.step(data)
+        except Exception as exc:  # pylint: disable=broad-except  # see _kerberos
+            LOG.info('CredSSP handshake refused: %s: %s', type(exc).__name__, exc)
+            self._reset()
+            return self._unauthorized('credssp')
+        if not self.context.complete:
+            if not out:                     # pyspnego ends a failed inner authentication without a token
+                self._reset()
+                return self._unauthorized('credssp')
+            return AuthResult('credssp', False, [('WWW-Authenticate', 'CredSSP ' + base64.b64encode(out).decode())])
+        user, password = self.host_auth.username, self.host_auth.password
+        if self.host_auth.refuse or not auth_credssp.credentials_match(self.context, user, password):
+            self._reset()
+            return self._unauthorized('credssp')
+        self.protocol = 'credssp'
+        return AuthResult('credssp', True, [])
+
+    # certificate -----------------------------------------------------------------------------
+
+    def _certificate(self):
+        if self.scheme != 'https' or 'certificate' not in self.host_auth.methods or self.host_auth.refuse:
+            return self._unauthorized('certificate')
+        why = auth_certificate.maps_to(self.peer_certificate, self.host_auth.client_ca, self.host_auth.client_upn)
+        if why:
+            LOG.info('client certificate refused: %s', why)
+            return self._unauthorized('certificate')
+        return AuthResult('certificate', True, [])
 
     # message encryption ------------------------------------------------------------------
 
     @property
     def can_seal(self):
-        return self.ntlm_done and self.context is not None
+        return self.protocol in SEALING and self.context is not None
 
     def unwrap(self, content_type, body):
-        """The SOAP text of a multipart/encrypted body (EncryptionError when it is not one we can open)."""
+        """The SOAP text of a sealed body (EncryptionError when it is not one we can open)."""
         if not self.can_seal:
-            raise EncryptionError('no NTLM session to decrypt with')
-        match = _BOUNDARY_RE.search(content_type)
-        if not match:
-            raise EncryptionError('no boundary in Content-Type')
-        boundary = b'--' + match.group(1).encode('latin-1')
-        trailer = boundary + b'--\r\n'
-        if not body.startswith(boundary + b'\r\n') or not body.endswith(trailer):
-            raise EncryptionError('body is not framed by the boundary')
-        head, sep, rest = body[len(boundary) + 2:-len(trailer)].partition(boundary + b'\r\n')
-        length = _LENGTH_RE.search(head)
-        if not sep or not length or ENCRYPTED_PROTOCOL.encode().lower() not in head.lower() or not rest.startswith(_OCTET):
-            raise EncryptionError('malformed encrypted part headers')
-        data = rest[len(_OCTET):]
-        if len(data) < 4:
-            raise EncryptionError('truncated encrypted part')
-        sig_len = struct.unpack('<i', data[:4])[0]
-        if sig_len < 0 or sig_len > len(data) - 4:
-            raise EncryptionError('bad signature length')
-        try:
-            plain = self.context.unwrap_winrm(data[4:4 + sig_len], data[4 + sig_len:])
-        except (spnego.exceptions.SpnegoError, ValueError) as exc:
-            raise EncryptionError('signature check failed: %s' % exc) from None
-        # OriginalContent is outside the signature: bound its digits before int(), which raises beyond 4300
-        if len(length.group(1)) > 12 or len(plain) != int(length.group(1)):
-            raise EncryptionError('decrypted length does not match OriginalContent Length')
+            raise EncryptionError('no authenticated session to decrypt with')
+        protocol = sealing.sealed_protocol(content_type)
+        if protocol not in sealing.PROTOCOLS[self.protocol]:
+            raise EncryptionError('%s is not the protocol of this %s session' % (protocol, self.protocol))
+        if sealing.is_multi(content_type) and self.protocol != 'credssp':
+            raise EncryptionError('multipart/x-multi-encrypted is for CredSSP only')
+        plain = sealing.unwrap(self.context, content_type, body, protocol)
+        self.sealed_as = protocol
         return plain
 
     def wrap(self, body):
-        """(Content-Type, payload) of a sealed response body."""
-        result = self.context.wrap_winrm(body)
-        payload = b''.join([
-            BOUNDARY, b'\r\n',
-            b'\tContent-Type: ', ENCRYPTED_PROTOCOL.encode(), b'\r\n',
-            b'\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=%d\r\n' % (len(body) + result.padding_length),
-            BOUNDARY, b'\r\n', _OCTET,
-            struct.pack('<i', len(result.header)), result.header, result.data,
-            BOUNDARY, b'--\r\n',
-        ])
-        return ENCRYPTED_CONTENT_TYPE, payload
+        """(Content-Type, payload) of a sealed response body, in the protocol the request was sealed with."""
+        return sealing.wrap(self.context, body, self.sealed_as)
 
 
 def is_encrypted(content_type):
-    ctype = (content_type or '').lower()
-    return ctype.startswith('multipart/encrypted') and ENCRYPTED_PROTOCOL.lower() in ctype
+    return sealing.sealed_protocol(content_type) is not None

@@ -13,9 +13,8 @@ import signal
 
 import yaml
 
-from winlab import auth as lab_auth
 from winlab import write_file_atomic
-from winlab import model, reqlog, scenario, server, tls
+from winlab import fleet_auth, model, reqlog, scenario, server, tls
 
 DEFAULT_SUBNET = '127.77.0.0/16'
 SCENARIO_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'scenarios')
@@ -49,30 +48,36 @@ def assign_addresses(specs, subnet=DEFAULT_SUBNET):
     return out
 
 
-def inventory_vars(spec, address, http_port, https_port, ca_path):
-    """The Ansible connection variables of one host."""
+def inventory_vars(spec, address, http_port, https_port, ca_path, auth_vars=None):
+    """The Ansible connection variables of one host (auth_vars: FleetAuth.inventory_vars, default user/password)."""
     https = spec.scheme == 'https'
+    auth_vars = auth_vars or {'ansible_user': spec.username, 'ansible_password': spec.password,
+                              'ansible_winrm_transport': spec.auth[0]}
     data = {
         'ansible_host': address,
         'ansible_port': https_port if https else http_port,
-        'ansible_user': spec.username,
-        'ansible_password': spec.password,
+        'ansible_user': auth_vars.pop('ansible_user'),
+        'ansible_password': auth_vars.pop('ansible_password', None),
         'ansible_connection': 'winrm',
-        'ansible_winrm_transport': spec.auth[0],
+        'ansible_winrm_transport': auth_vars.pop('ansible_winrm_transport'),
         'ansible_winrm_scheme': spec.scheme,
         'ansible_winrm_server_cert_validation': 'validate',
     }
+    if data['ansible_password'] is None:
+        del data['ansible_password']
     if https:
         data['ansible_winrm_ca_trust_path'] = ca_path
+    data.update(auth_vars)
     return data
 
 
-def build_inventory(specs, addresses, http_port, https_port, ca_path):
+def build_inventory(specs, addresses, http_port, https_port, ca_path, auth=None):
     """YAML inventory: group windows holds every host with its variables, plus each host's own groups."""
     windows = {}
     groups = {}
     for spec in specs:
-        windows[spec.name] = inventory_vars(spec, addresses[spec.name], http_port, https_port, ca_path)
+        windows[spec.name] = inventory_vars(spec, addresses[spec.name], http_port, https_port, ca_path,
+                                            auth.inventory_vars(spec) if auth else None)
         for group in spec.groups:
             if group != 'windows':
                 groups.setdefault(group, {})[spec.name] = None
@@ -101,33 +106,29 @@ class Fleet:
         self.https_port = https_port
         self.addresses = assign_addresses(specs, subnet)
         os.makedirs(self.state_dir, exist_ok=True)
-        self.tls = tls.ensure_certificates(self.state_dir, list(self.addresses.values()), [s.name for s in specs])
+        names = [s.name for s in specs] + [s.host_fqdn for s in specs if 'kerberos' in s.auth]
+        self.tls = tls.ensure_certificates(self.state_dir, list(self.addresses.values()), names)
+        try:
+            self.auth = fleet_auth.FleetAuth(specs, self.state_dir, self.tls)
+        except fleet_auth.FleetAuthError as exc:
+            raise FleetError(str(exc)) from None
         runtimes = []
-        user_dir = os.path.join(self.state_dir, 'ntlm')
-        user_files = {}     # one file per credential, written once (generated fleets share one)
         for spec in specs:
             host = model.Host.open(spec, self.state_dir)
             host.address = self.addresses[spec.name]    # the host names itself by it (faults' Machine, TCP table)
-            user_file = None
-            if 'ntlm' in spec.auth:
-                key = (spec.username, spec.password)
-                if key not in user_files:
-                    try:
-                        user_files[key] = lab_auth.write_user_file(user_dir, spec.username, spec.password)
-                    except ValueError as exc:
-                        raise FleetError('host %s: %s' % (spec.name, exc)) from None
-                user_file = user_files[key]
-            host_auth = lab_auth.HostAuth(username=spec.username, password=spec.password, methods=list(spec.auth),
-                                          user_file=user_file, refuse=bool(spec.faults.get('refuse_auth')),
-                                          cert_hash=self.tls.cert_hash)
+            try:
+                host_auth = self.auth.host_auth(spec, refuse=bool(spec.faults.get('refuse_auth')))
+            except fleet_auth.FleetAuthError as exc:
+                raise FleetError(str(exc)) from None
             log = reqlog.RequestLog(reqlog.log_path(self.state_dir, spec.name))
             runtimes.append(server.HostRuntime(spec.name, self.addresses[spec.name], host, host_auth, log,
                                                spec.faults or {}))
         _raise_fd_limit(4 * len(specs) + 256)
-        self.server = server.LabServer(runtimes, http_port, https_port, self.tls.server_context(), limits)
+        self.server = server.LabServer(runtimes, http_port, https_port,
+                                       self.tls.server_context(self.auth.wants_client_certificates), limits)
 
     def inventory(self):
-        return build_inventory(self.specs, self.addresses, self.http_port, self.https_port, self.tls.ca_path)
+        return build_inventory(self.specs, self.addresses, self.http_port, self.https_port, self.tls.ca_path, self.auth)
 
     def write_inventory(self, path):
         text = yaml.safe_dump(self.inventory(), default_flow_style=False, sort_keys=False)
@@ -143,6 +144,10 @@ class Fleet:
             loop.add_signal_handler(sig, stop_event.set)
         try:
             try:
+                self.auth.start()       # the KDC first: a client may ask for a ticket as soon as it sees the ready file
+            except fleet_auth.FleetAuthError as exc:
+                raise FleetError(str(exc)) from None
+            try:
                 await self.server.start()
             except OSError as exc:
                 raise FleetError('cannot listen (ports %d/%d): %s' % (self.http_port, self.https_port, exc)) from None
@@ -153,12 +158,13 @@ class Fleet:
                     'https_port': self.https_port, 'inventory': os.path.abspath(inventory_path),
                     'state_dir': self.state_dir, 'ca_path': self.tls.ca_path,
                     'read_timeout': self.server.limits.read_timeout, 'idle_timeout': self.server.limits.idle_timeout,
-                    'max_body_bytes': self.server.limits.max_body}) + '\n')
+                    'max_body_bytes': self.server.limits.max_body, **self.auth.ready_info()}) + '\n')
             print('winlab: %d hosts listening on ports %d (http) and %d (https); inventory %s; stop with Ctrl-C'
                   % (len(self.specs), self.http_port, self.https_port, os.path.abspath(inventory_path)), flush=True)
             await stop_event.wait()
         finally:
             await self.server.close()
+            self.auth.stop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
             if ready_file and os.path.exists(ready_file):

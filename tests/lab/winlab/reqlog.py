@@ -5,7 +5,7 @@
 
 The server writes a line before it sends the response, so a client that has its answer can read
 the line at once.  Fields: time (UTC, ms), conn (connection id), auth (ntlm-negotiate,
-ntlm-authenticate, basic, none), action, resource_uri, status (None when the connection was dropped
+ntlm-authenticate, kerberos, credssp, certificate, basic, none), action, resource_uri, status (None when the connection was dropped
 by a fault without answering), bytes_in, bytes_out, and note for transport events (dropped, ...).
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import datetime
 import json
 import os
 
-AUTH_LEGS = ('ntlm-negotiate', 'ntlm-authenticate', 'basic', 'none')
+AUTH_LEGS = ('ntlm-negotiate', 'ntlm-authenticate', 'kerberos', 'credssp', 'certificate', 'basic', 'none')
 
 
 def log_path(state_dir, host_name):

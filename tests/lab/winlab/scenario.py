@@ -15,8 +15,8 @@ import re
 import yaml
 
 HOST_KEYS = ('name', 'address', 'groups', 'os', 'username', 'password', 'auth', 'scheme', 'services', 'processes',
-             'events', 'faults', 'standardcimv2', 'hostname')
-DEFAULT_KEYS = tuple(k for k in HOST_KEYS if k != 'name' and k != 'address' and k != 'hostname')
+             'events', 'faults', 'standardcimv2', 'hostname', 'realm', 'fqdn')
+DEFAULT_KEYS = tuple(k for k in HOST_KEYS if k not in ('name', 'address', 'hostname', 'fqdn'))
 SERVICE_KEYS = ('name', 'display_name', 'description', 'state', 'start_mode', 'process', 'path', 'account', 'protected',
                 'start_seconds', 'stop_seconds', 'delayed_auto_start', 'exit_code', 'depends_on', 'listens',
                 'on_bind_failure', 'service_type')
@@ -29,12 +29,15 @@ SERVICE_STATES = ('running', 'stopped')
 START_MODES = ('auto', 'manual', 'disabled', 'boot', 'system')
 EVENT_TYPES = ('error', 'warning', 'information', 'audit success', 'audit failure')
 LOGS = ('Application', 'System', 'Security')
-AUTHS = ('ntlm', 'basic')
+AUTHS = ('ntlm', 'basic', 'kerberos', 'certificate', 'credssp')
+DEFAULT_REALM = 'LAB.TEST'
 SCHEMES = ('http', 'https')
 TIMEOUT_OPERATIONS = ('StopService', 'StartService', 'ChangeStartMode', 'Enumerate', 'Pull', 'Get', 'Release',
                       'Create', 'Command', 'Receive', 'Signal', 'Delete')
 _REL_TIME = re.compile(r'^([+-]?)(\d+(?:\.\d+)?)([smhd])$')
 _NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$')
+_REALM = re.compile(r'^[A-Z0-9]([A-Z0-9-]{0,61}[A-Z0-9])?(\.[A-Z0-9]([A-Z0-9-]{0,61}[A-Z0-9])?)*$')
+_FQDN = re.compile(r'^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$')
 _UNITS = {'s': 1, 'm': 60, 'h': 3600, 'd': 86400}
 
 DEFAULT_OS = 'Microsoft Windows Server 2019 Standard'
@@ -75,10 +78,17 @@ class HostSpec:
     has_standardcimv2: bool = True
     hostname: str = ''
     source: str = ''
+    realm: str = DEFAULT_REALM
+    fqdn: str = ''            # '' follows the name: see host_fqdn
 
     def __post_init__(self):
         if not self.hostname:
             self.hostname = netbios_name(self.name)
+
+    @property
+    def host_fqdn(self):
+        """The host's DNS name, which its Kerberos SPN HTTP/<fqdn> names: <name>.<realm in lower case> by default."""
+        return self.fqdn or '%s.%s' % (self.name.lower(), self.realm.lower())
 
 
 def netbios_name(name):
@@ -295,8 +305,13 @@ def _check_host(path, raw, defaults, index):
     auth = chk.str_list(merged.get('auth', ['ntlm']), 'auth', choices=AUTHS)
     if not auth:
         chk.fail('auth', 'must name at least one of %s' % ', '.join(AUTHS))
+    scheme = chk.string(merged.get('scheme', 'http'), 'scheme', choices=SCHEMES)
+    if auth[0] == 'certificate' and scheme != 'https':
+        chk.fail('auth', 'certificate authentication works over HTTPS only: set scheme: https')
     scv2 = chk.boolean(merged.get('standardcimv2', True), 'standardcimv2')
     hostname = chk.string(merged.get('hostname'), 'hostname')
+    realm = chk.string(merged.get('realm', DEFAULT_REALM), 'realm', pattern=_REALM)
+    fqdn = chk.string(merged.get('fqdn'), 'fqdn', pattern=_FQDN)
     return HostSpec(
         name=name, address=address,
         groups=chk.str_list(merged.get('groups'), 'groups'),
@@ -304,11 +319,11 @@ def _check_host(path, raw, defaults, index):
         username=chk.string(merged.get('username'), 'username', required=True),
         password=chk.string(merged.get('password'), 'password', required=True),
         auth=auth,
-        scheme=chk.string(merged.get('scheme', 'http'), 'scheme', choices=SCHEMES),
+        scheme=scheme,
         services=services, processes=processes, events=events,
         faults=_check_faults(chk, merged.get('faults')),
         has_standardcimv2=scv2, hostname=netbios_name(hostname) if hostname else '',
-        source=str(path),
+        source=str(path), realm=realm, fqdn=fqdn or '',
     )
 
 

@@ -168,7 +168,9 @@ class LabServer:
                 runtime.drops_left -= 1
                 await self._drop(runtime, conn_id, reader)
                 return
-            conn_auth = lab_auth.ConnectionAuth(runtime.host_auth, scheme)
+            ssl_object = writer.get_extra_info('ssl_object')
+            conn_auth = lab_auth.ConnectionAuth(runtime.host_auth, scheme,
+                                                ssl_object.getpeercert(binary_form=True) if ssl_object else None)
             while await self._one_request(runtime, conn_id, conn_auth, reader, writer):
                 pass
             linger = True
@@ -288,7 +290,7 @@ class LabServer:
         if ctype:
             headers.append(('Content-Type', ctype))
         await self._send(writer, status, headers, body, close=not keep, before=lambda n: runtime.reqlog.write(
-            conn_id, result.leg, status, request.size, n,
+            conn_id, result.leg, status, request.size, n, note=result.note,
             action=reply.action if reply else '', resource_uri=reply.resource_uri if reply else ''))
         return keep
 

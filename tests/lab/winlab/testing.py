@@ -12,6 +12,8 @@ Ports are picked free for every start (other fleets run on this machine at the s
 from __future__ import annotations
 
 import contextlib
+import importlib
+import itertools
 import json
 import os
 import signal
@@ -23,7 +25,7 @@ import time
 
 import yaml
 
-from winlab import reqlog
+from winlab import kdc, reqlog
 
 LAB_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXIT_LISTEN = 3     # cli.EXIT_LISTEN: a port was taken between picking it and binding it
@@ -162,6 +164,72 @@ def running_fleet(spec_paths=None, state_dir=None, http_port=None, https_port=No
 
 # helpers for clients in tests ------------------------------------------------------------------
 
+_CCACHES = itertools.count(1)
+
+
+def kerberos_missing():
+    """What this machine lacks for the Kerberos tests (Python bindings, MIT tools), or '' when nothing."""
+    missing = []
+    for module in ('gssapi', 'krb5', 'kerberos'):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append('the Python package %s' % ('pykerberos' if module == 'kerberos' else module))
+    for tool in kdc.TOOLS + ('kinit',):
+        try:
+            kdc.find_tool(tool)
+        except kdc.KerberosSetupError:
+            missing.append(tool)
+    return ', '.join(missing)
+
+
+def require_kerberos():
+    """Call at the top of a Kerberos test module: skips it when this machine lacks Kerberos, and fails the run
+    instead under CI=true, where make test has installed everything (a skip there would hide a broken set-up)."""
+    import pytest  # pylint: disable=import-outside-toplevel  # winlab.testing is also used outside pytest
+    missing = kerberos_missing()
+    if not missing:
+        return
+    message = 'Kerberos tests need %s (make test installs them: Debian packages krb5-kdc krb5-admin-server krb5-user ' \
+              'libkrb5-dev, and requirements/dev.txt)' % missing
+    if os.environ.get('CI') == 'true':
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message, allow_module_level=True)
+
+
+@contextlib.contextmanager
+def kerberos_ticket(lab, principal=None, password=None):
+    """The lab user's ticket (or `principal`'s) in a fresh in-memory credential cache, made the default cache of
+    this process (KRB5CCNAME, with KRB5_CONFIG the lab's krb5.conf) while the block runs; yields the cache name.
+
+    Like kinit, without a file or a child process: gssapi asks the lab's KDC with the password."""
+    import gssapi.raw  # pylint: disable=import-outside-toplevel  # only Kerberos tests need it
+    import krb5  # pylint: disable=import-outside-toplevel
+    if principal is None:
+        kerberos_hosts = [h for h in lab.hosts.values() if h['ansible_winrm_transport'] == 'kerberos']
+        if not kerberos_hosts:
+            raise ValueError('the fleet has no Kerberos host: give principal and password')
+        principal, password = kerberos_hosts[0]['ansible_user'], kerberos_hosts[0]['ansible_password']
+    saved = {name: os.environ.get(name) for name in ('KRB5_CONFIG', 'KRB5CCNAME')}
+    ccache = 'MEMORY:winlab-test-%d' % next(_CCACHES)
+    os.environ['KRB5_CONFIG'] = lab.ready['krb5_conf']
+    try:
+        creds = gssapi.raw.acquire_cred_with_password(gssapi.raw.import_name(principal.encode(), gssapi.raw.NameType.user),
+                                                      password.encode(), usage='initiate').creds
+        gssapi.raw.store_cred_into({b'ccache': ccache.encode()}, creds, usage='initiate', overwrite=True)
+        os.environ['KRB5CCNAME'] = ccache
+        yield ccache
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        context = krb5.init_context()
+        with contextlib.suppress(krb5.Krb5Error):
+            krb5.cc_destroy(context, krb5.cc_resolve(context, ccache.encode()))
+
+
 LAB_USER = 'LAB\\ansible'
 LAB_PASSWORD = 'Lab-Passw0rd!'
 CIMV2 = 'http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/'
@@ -225,11 +293,17 @@ def _xml_escape(text):
 
 
 def pywinrm_protocol(lab, name, **overrides):
-    """A winrm.protocol.Protocol for a lab host, configured from the inventory the way Ansible's plugin would."""
+    """A winrm.protocol.Protocol for a lab host, configured from the inventory the way Ansible's plugin would.
+
+    Kerberos hosts need a ticket for the user in the default credential cache (see kerberos_ticket)."""
     import winrm.protocol  # pylint: disable=import-outside-toplevel  # only tests that drive pywinrm need it
     host = lab.hosts[name]
     kwargs = {'endpoint': lab.endpoint(name), 'transport': host['ansible_winrm_transport'],
-              'username': host['ansible_user'], 'password': host['ansible_password']}
+              'username': host['ansible_user'], 'password': host.get('ansible_password')}
+    if 'ansible_winrm_kerberos_hostname_override' in host:
+        kwargs['kerberos_hostname_override'] = host['ansible_winrm_kerberos_hostname_override']
+    if 'ansible_winrm_cert_pem' in host:
+        kwargs.update(cert_pem=host['ansible_winrm_cert_pem'], cert_key_pem=host['ansible_winrm_cert_key_pem'])
     if host['ansible_winrm_scheme'] == 'https':
         kwargs['server_cert_validation'] = 'validate'
         kwargs['ca_trust_path'] = host['ansible_winrm_ca_trust_path']

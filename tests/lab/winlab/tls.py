@@ -18,7 +18,7 @@ import ssl
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from winlab import write_file_atomic
@@ -36,12 +36,22 @@ class TlsFiles:
     key_path: str
     cert_hash: bytes          # RFC 5929 tls-server-end-point hash of the server certificate
 
-    def server_context(self):
-        """An SSLContext serving the lab certificate (TLS 1.2+)."""
+    def server_context(self, client_certificates=False):
+        """An SSLContext serving the lab certificate (TLS 1.2+).
+
+        client_certificates: ask for a client certificate from the lab CA (CERT_OPTIONAL, so clients without
+        one, Basic or NTLM, still connect)."""
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.load_cert_chain(self.cert_path, self.key_path)
+        if client_certificates:
+            ctx.verify_mode = ssl.CERT_OPTIONAL
+            ctx.load_verify_locations(self.ca_path)
         return ctx
+
+    def ca_certificate(self):
+        with open(self.ca_path, 'rb') as handle:
+            return x509.load_pem_x509_certificate(handle.read())
 
 
 def _key_pem(key):
@@ -53,12 +63,17 @@ def _validity():
     return now - datetime.timedelta(days=1), now + datetime.timedelta(days=VALID_DAYS)
 
 
-def _make_ca(ca_path, ca_key_path):
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CA_NAME)])
+def _builder(common_name, issuer_name, public_key):
+    """A certificate builder with subject CN, issuer, key, a random serial and the lab's validity."""
     not_before, not_after = _validity()
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(not_before).not_valid_after(not_after)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer_name or subject).public_key(public_key)
+            .serial_number(x509.random_serial_number()).not_valid_before(not_before).not_valid_after(not_after))
+
+
+def _make_ca(ca_path, ca_key_path, name=CA_NAME):
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (_builder(name, None, key.public_key())
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
                                          data_encipherment=False, key_agreement=False, key_cert_sign=True,
@@ -82,11 +97,7 @@ def _make_server(ca_cert, ca_key, addresses, names, cert_path, key_path):
     key = ec.generate_private_key(ec.SECP256R1())
     sans = [x509.IPAddress(ipaddress.ip_address(a)) for a in sorted(set(addresses), key=ipaddress.ip_address)]
     sans += [x509.DNSName(n) for n in sorted(set(names))]
-    not_before, not_after = _validity()
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'winlab')]))
-            .issuer_name(ca_cert.subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(not_before).not_valid_after(not_after)
+    cert = (_builder('winlab', ca_cert.subject, key.public_key())
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
                                          data_encipherment=False, key_agreement=True, key_cert_sign=False,
@@ -139,3 +150,58 @@ def ensure_certificates(state_dir, addresses, names=()):
     if not (os.path.exists(key_path) and _covers(cert_path, addresses, names)):
         _make_server(ca_cert, ca_key, addresses, names, cert_path, key_path)
     return TlsFiles(ca_path=ca_path, cert_path=cert_path, key_path=key_path, cert_hash=cert_hash(cert_path))
+
+
+def load_lab_ca(state_dir):
+    """(certificate, key) of a state directory's lab CA."""
+    tls_dir = os.path.join(state_dir, 'tls')
+    return _load_ca(os.path.join(tls_dir, 'ca.pem'), os.path.join(tls_dir, 'ca.key'))
+
+
+def issue_client_certificate(state_dir, upn, name, client_auth=True, issuer=None):
+    """A client certificate for `upn` (subject CN and a UPN otherName, as an AD CA issues a user certificate),
+    written to DIR/tls/<name>.pem and <name>.key; returns both paths.
+
+    issuer: (certificate, key) of another CA (default: the lab CA); client_auth=False leaves out the extended key
+    usage extension (a certificate for any purpose as far as TLS goes, which the mapping still refuses).  Tests use
+    both to make certificates the host must refuse."""
+    from winlab.auth_certificate import UPN_OID, encode_upn  # pylint: disable=import-outside-toplevel
+    ca_cert, ca_key = issuer or load_lab_ca(state_dir)
+    key = ec.generate_private_key(ec.SECP256R1())
+    builder = (_builder(upn.partition('@')[0], ca_cert.subject, key.public_key())
+               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True))
+    if client_auth:
+        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+    cert = (builder
+            .add_extension(x509.SubjectAlternativeName([x509.OtherName(UPN_OID, encode_upn(upn))]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    tls_dir = os.path.join(state_dir, 'tls')
+    cert_path = os.path.join(tls_dir, name + '.pem')
+    key_path = os.path.join(tls_dir, name + '.key')
+    write_file_atomic(key_path, _key_pem(key))
+    write_file_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+    return cert_path, key_path
+
+
+def make_ca(directory, name):
+    """Another CA (certificate, key) written to directory/<name>.pem and .key (for tests of foreign issuers)."""
+    return _make_ca(os.path.join(directory, name + '.pem'), os.path.join(directory, name + '.key'), name)
+
+
+def ensure_credssp_certificate(state_dir):
+    """The RSA certificate of CredSSP's inner TLS (CredSSP clients bind an RSA public key), made once."""
+    tls_dir = os.path.join(state_dir, 'tls')
+    cert_path = os.path.join(tls_dir, 'credssp.pem')
+    key_path = os.path.join(tls_dir, 'credssp.key')
+    if os.path.exists(cert_path) and os.path.exists(key_path):
+        return cert_path, key_path
+    ca_cert, ca_key = load_lab_ca(state_dir)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = (_builder('winlab CredSSP', ca_cert.subject, key.public_key())
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    write_file_atomic(key_path, _key_pem(key))
+    write_file_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    return cert_path, key_path
