@@ -155,8 +155,10 @@ def main():
         print('demo failed: %s' % exc, file=sys.stderr)
         return 1
     print()
-    print('HTML report: %s (JSON and JUnit XML next to it; playbook logs in %s)'
-          % (os.path.relpath(os.path.join(OUT_DIR, '4-compliance', 'port25-report.html'), REPO), os.path.relpath(OUT_DIR, REPO)))
+    # The remediation's report is the one that shows what was done: before and after, the actions, the flags.
+    print('HTML report of the remediation: %s (JSON and JUnit XML next to it; the other runs\' reports and the playbook '
+          'logs in %s)' % (os.path.relpath(os.path.join(OUT_DIR, '2-remediate', 'port25-report.html'), REPO),
+                           os.path.relpath(OUT_DIR, REPO)))
     print('lab stopped; %.0f s in all' % (time.monotonic() - started))
     return 0
 

@@ -4,9 +4,9 @@
 """Antivirus and mail-security products: a catalogue of service and process names, and matching (pure).
 
 KB Q222553 RESOLUTION names the antivirus product as a possible contributor; the collection only
-reports products, it never stops them. Each entry says where its names come from: ``domain.md 2`` is
-section 2 of the project's domain notes, which cites the vendor documents; its confidence labels
-([C] confirmed, [W] weak) are kept so that users can judge a match.
+reports products, it never stops them. Each entry's ``source`` names the vendor document or article its names
+and behaviour come from, with a confidence label ([C] a vendor source says it, [W] only a public list or log shows
+it) so that users can judge a match.
 """
 
 from __future__ import annotations
@@ -22,54 +22,65 @@ BEHAVIOURS = ('listen', 'intercept', 'block', 'none')
 CATALOGUE = (
     {'vendor': 'Microsoft', 'product': 'Microsoft Defender Antivirus', 'services': ['WinDefend'], 'processes': ['MsMpEng.exe'],
      'mail_scanning': False, 'behaviour': 'none',
-     'source': 'not in domain.md; service WinDefend and image MsMpEng.exe from SigmaHQ/sigma Windows Defender rules and '
-               'Windows service listings [W]'},
+     'source': 'Microsoft Defender Antivirus service (WinDefend) and engine process MsMpEng.exe, as Windows lists them; '
+               'names also used by public detection rules (SigmaHQ) [W]'},
     {'vendor': 'Symantec', 'product': 'Symantec Endpoint Protection', 'services': ['SepMasterService'],
      'processes': ['ccSvcHst.exe', 'Rtvscan.exe', 'Smc.exe'], 'mail_scanning': True, 'behaviour': 'intercept',
-     'source': 'domain.md 2: Internet Email Auto-Protect, SEP SBE guide p.143 and Broadcom KB 170706/177773 [C]; '
-               'ccSvcHst.exe is shared with Norton consumer products'},
+     'source': 'Internet Email Auto-Protect: Symantec Endpoint Protection Small Business Edition guide p.143, Broadcom '
+               'KB 177773 (not supported on servers) and KB 170706 (SEP 14 services) [C]; ccSvcHst.exe is shared with '
+               'Norton consumer products'},
     {'vendor': 'Symantec', 'product': 'Norton AntiVirus / Internet Security (email proxy)', 'services': ['ccProxy'],
      'processes': ['ccpxysvc.exe', 'symproxysvc.exe'], 'mail_scanning': True, 'behaviour': 'intercept',
-     'source': 'domain.md 2: Norton manual p.199 [C]; process names from shadow1ng/fscan auto.json [W]'},
+     'source': 'Norton Internet Security 2012 manual p.199: scans all POP3/SMTP, port 25 cannot be removed [C]; process '
+               'names from public process lists [W]'},
     {'vendor': 'McAfee', 'product': 'McAfee VirusScan Enterprise', 'services': ['McShield', 'McAfeeFramework', 'McTaskManager'],
      'processes': ['mcshield.exe', 'FrameworkService.exe', 'VsTskMgr.exe'], 'mail_scanning': False, 'behaviour': 'block',
-     'source': 'domain.md 2: Access Protection "Prevent mass mailing worms from sending mail" blocks ports 25/587 '
-               '(DISA STIG DTAM150, ExBPA "Port 25 is blocked") [C]; processes McAfee KB65784 [C]; service McShield [W]'},
+     'source': 'Access Protection rule "Prevent mass mailing worms from sending mail" blocks ports 25/587 (DISA STIG '
+               'DTAM150 for VirusScan 8.8; Exchange Best Practices Analyzer rule "Port 25 is blocked") [C]; processes '
+               'McAfee KB65784 [C]; service name McShield [W]'},
     {'vendor': 'McAfee', 'product': 'McAfee Agent', 'services': [], 'processes': ['masvc.exe', 'macmnsvc.exe', 'macompatsvc.exe'],
-     'mail_scanning': False, 'behaviour': 'none', 'source': 'domain.md 2: McAfee KB65784 (MA 5.x processes) [C]'},
+     'mail_scanning': False, 'behaviour': 'none', 'source': 'McAfee KB65784: McAfee Agent 5.x processes [C]'},
     {'vendor': 'Trend Micro', 'product': 'OfficeScan / Apex One', 'services': [],
      'processes': ['ntrtscan.exe', 'tmlisten.exe', 'TmProxy.exe', 'Pop3Trap.exe', 'TMBMSRV.exe', 'PccNTMon.exe'],
      'mail_scanning': True, 'behaviour': 'intercept',
-     'source': 'domain.md 2: POP3 Mail Scan through the OfficeScan NT Proxy Service TmProxy.exe, Trend docs [C]; '
-               'other process names shadow1ng/fscan [W]'},
+     'source': 'Trend Micro Control Manager / OfficeScan client documentation: POP3 Mail Scan runs through the '
+               'OfficeScan NT Proxy Service (TmProxy.exe) [C]; other process names from public process lists [W]'},
     {'vendor': 'Kaspersky', 'product': 'Kaspersky Internet Security / Endpoint Security', 'services': [], 'processes': ['avp.exe'],
      'mail_scanning': True, 'behaviour': 'intercept',
-     'source': 'domain.md 2: Mail Anti-Virus scans POP3/SMTP/IMAP/NNTP and hands connections to avp.exe, KIS 7 guide [C]'},
+     'source': 'Kaspersky Internet Security 7 user guide: Mail Anti-Virus scans POP3/SMTP/IMAP/NNTP traffic in avp.exe [C]'},
     {'vendor': 'Kaspersky', 'product': 'Kaspersky Security for Windows Server', 'services': ['KAVFS'], 'processes': [],
      'mail_scanning': False, 'behaviour': 'none',
-     'source': 'domain.md 2: KAVFS = Kaspersky Security Service, can run as a Protected Process Light, '
-               'support.kaspersky.com ksws/11 182789 [C]'},
+     'source': 'Kaspersky Security for Windows Server 11 help, article 182789: the Kaspersky Security Service (KAVFS) '
+               'can run as a Protected Process Light [C]'},
     {'vendor': 'Kaspersky', 'product': 'Kaspersky Security Center Network Agent', 'services': [], 'processes': ['klnagent.exe'],
-     'mail_scanning': False, 'behaviour': 'none', 'source': 'domain.md 2 (Kaspersky row) [C]'},
+     'mail_scanning': False, 'behaviour': 'none', 'source': 'Kaspersky Security Center documentation: Network Agent process klnagent.exe [C]'},
     {'vendor': 'ESET', 'product': 'ESET Endpoint / File / Mail Security', 'services': [], 'processes': ['ekrn.exe', 'egui.exe'],
      'mail_scanning': True, 'behaviour': 'intercept',
-     'source': 'domain.md 2: protocol filtering for email protocols, help.eset.com efsw 10 [C]; ekrn.exe from an FRST log [W]'},
+     'source': 'ESET File Security for Windows Server 10 help: protocol filtering for email protocols [C]; ekrn.exe as '
+               'the ESET Service process seen in a public system log [W]'},
     {'vendor': 'Avast', 'product': 'Avast Antivirus (Mail Shield)', 'services': [], 'processes': ['AvastSvc.exe'],
      'mail_scanning': True, 'behaviour': 'listen',
-     'source': 'domain.md 2: Internet Mail "works as a local SMTP and POP3 server", Avast32 readme; Avast Business Mail Shield '
-               'conflicts with Exchange, businesshelp.avast.com [C]'},
+     'source': 'Avast 3.x readme: Internet Mail "works as a local SMTP and POP3 server"; Avast Business help, Mail '
+               'Shield: not recommended on a server running Microsoft Exchange [C]'},
     {'vendor': 'AVG', 'product': 'AVG E-mail Scanner', 'services': [], 'processes': ['AVGSvc.exe', 'avgemc.exe'],
      'mail_scanning': True, 'behaviour': 'listen',
-     'source': 'domain.md 2: AVG 9 E-mail Scanner creates "automatic servers ... checked on ports 110 and 25", AVG 9 manual [C]'},
+     'source': 'AVG 9 user manual: the E-mail Scanner creates automatic servers checked on ports 110 and 25 [C]'},
     {'vendor': 'Sophos', 'product': 'Sophos Anti-Virus', 'services': [], 'processes': ['SAVService.exe', 'SophosFS.exe', 'SophosHealth.exe'],
-     'mail_scanning': False, 'behaviour': 'none', 'source': 'domain.md 2: process names shadow1ng/fscan [W]'},
+     'mail_scanning': False, 'behaviour': 'none', 'source': 'process names from public process lists [W]'},
     {'vendor': 'G Data', 'product': 'G Data email proxy', 'services': [], 'processes': ['AVKProxy.exe', 'avkpop.exe'],
-     'mail_scanning': True, 'behaviour': 'intercept', 'source': 'domain.md 2: shadow1ng/fscan auto.json [W]'},
+     'mail_scanning': True, 'behaviour': 'intercept', 'source': 'email proxy process name from public process lists [W]'},
     {'vendor': 'Panda', 'product': 'Panda email proxy', 'services': [], 'processes': ['pavproxy.exe'],
-     'mail_scanning': True, 'behaviour': 'intercept', 'source': 'domain.md 2: shadow1ng/fscan auto.json [W]'},
+     'mail_scanning': True, 'behaviour': 'intercept', 'source': 'email proxy process name from public process lists [W]'},
     {'vendor': 'Hauri', 'product': 'ViRobot email proxy', 'services': [], 'processes': ['Vrproxyd.exe'],
-     'mail_scanning': True, 'behaviour': 'intercept', 'source': 'domain.md 2: shadow1ng/fscan auto.json [W]'},
+     'mail_scanning': True, 'behaviour': 'intercept', 'source': 'email proxy process name from public process lists [W]'},
 )
+
+
+def product_text(product):
+    """``Vendor Product`` without repeating a vendor that the product name already starts with."""
+    vendor, name = product.get('vendor') or '', product.get('product') or ''
+    return name if name.lower().startswith(vendor.lower()) else ('%s %s' % (vendor, name)).strip()
+
 
 ENTRY_KEYS = ('vendor', 'product', 'services', 'processes', 'mail_scanning', 'behaviour', 'source')
 USER_SOURCE = 'user catalogue'

@@ -201,7 +201,7 @@ def antivirus_findings(products):
     others = [product for product in products if not product.get('holds_port')]
     if not others:
         return []
-    names = ', '.join('%s %s%s' % (p['vendor'], p['product'], ' (scans mail)' if p['mail_scanning'] else '') for p in others)
+    names = ', '.join('%s%s' % (antivirus.product_text(p), ' (scans mail)' if p['mail_scanning'] else '') for p in others)
     severity = 'warning' if any(p['mail_scanning'] for p in others) else 'info'
     return [finding('ANTIVIRUS_PRESENT', severity,
                     'Antivirus present: %s. The KB names antivirus as a possible contributor: test with it disabled '

@@ -41,13 +41,13 @@ PROFILES = {
         'Exchange 4.0-5.5: the Internet Mail Service (MSExchangeIMC) owns TCP 25 (KB Q222553)'),
     'exchange2003': Profile(
         'exchange2003', SMTP_SERVICE, True, _SMTPSVC_EVENTS,
-        'Exchange 2000/2003: the IIS SMTP service (SMTPSVC) is the Exchange transport (domain.md 1.2)'),
+        'Exchange 2000/2003: the IIS SMTP service (SMTPSVC) is the Exchange transport (ExBPA rule "SMTP Service Disabled", KB 312395)'),
     'exchange2007': Profile(
         'exchange2007', 'MSExchangeTransport', False, _TRANSPORT_EVENTS,
-        'Exchange 2007/2010 Hub or Edge, 2013+ Edge: Microsoft Exchange Transport owns TCP 25 (domain.md 1.3, 1.4)'),
+        'Exchange 2007/2010 Hub or Edge, 2013+ Edge: Microsoft Exchange Transport owns TCP 25 (Exchange services overview)'),
     'exchange2013': Profile(
         'exchange2013', 'MSExchangeFrontEndTransport', False, _FRONTEND_EVENTS,
-        'Exchange 2013-SE Client Access/Mailbox: Front End Transport owns TCP 25 (domain.md 1.4)'),
+        'Exchange 2013-SE Client Access/Mailbox: Front End Transport owns TCP 25 (Exchange network ports, KB 2958036)'),
     # Not a mail server: the WinSock Proxy service of Proxy Server 2.0 holds, on this host, the ports its clients bind
     # remotely (the Exchange 5.5 Internet Mail Service's port 25 in KB Q222553; KB Q181420). No event of its own.
     'msproxy2': Profile(

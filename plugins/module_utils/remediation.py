@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 from ansible_collections.mailops.port25.plugins.module_utils import errors, profiles
+from ansible_collections.mailops.port25.plugins.module_utils.antivirus import product_text
 from ansible_collections.mailops.port25.plugins.module_utils.features import service as service_feature
 
 REPORT_FORMAT = 1
@@ -74,12 +75,6 @@ Context = namedtuple('Context', ['smtp', 'mail', 'allowed', 'transport', 'catalo
 
 def _same(name, other):
     return bool(name) and bool(other) and str(name).lower() == str(other).lower()
-
-
-def product_text(product):
-    """``Vendor Product`` without repeating a vendor that the product name already starts with."""
-    vendor, name = product.get('vendor') or '', product.get('product') or ''
-    return name if name.lower().startswith(vendor.lower()) else ('%s %s' % (vendor, name)).strip()
 
 
 def context(diagnosis, options, catalogue):

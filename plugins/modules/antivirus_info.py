@@ -105,7 +105,8 @@ products:
       type: bool
   sample:
     - {vendor: Trend Micro, product: OfficeScan / Apex One, mail_scanning: true, behaviour: intercept,
-       source: 'domain.md 2: ...', match_kind: process, match_name: TmProxy.exe, running: true, pid: 3300, holds_port: true}
+       source: 'Trend Micro Control Manager / OfficeScan client documentation: ...', match_kind: process,
+       match_name: TmProxy.exe, running: true, pid: 3300, holds_port: true}
 gaps:
   description: WMI classes that could not be read (access denied or timed out), with the error. Empty when all were read.
   returned: success

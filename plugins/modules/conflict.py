@@ -275,6 +275,16 @@ error:
   description: Why the task failed (after the changes recorded in RV(actions)), V(null) when it did not.
   returned: always
   type: str
+started:
+  description: When the task started on this host, UTC (ISO 8601).
+  returned: always
+  type: str
+  sample: "2026-11-28T16:07:41Z"
+duration:
+  description: Seconds the task took on this host (the JUnit time of the host in the report).
+  returned: always
+  type: float
+  sample: 1.874
 """
 
 from ansible_collections.mailops.port25.plugins.module_utils import runner

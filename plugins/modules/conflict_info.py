@@ -233,7 +233,7 @@ antivirus:
     holds_port: false
     products:
       - {vendor: Microsoft, product: Microsoft Defender Antivirus, mail_scanning: false, behaviour: none,
-         source: 'not in domain.md; ...', match_kind: service, match_name: WinDefend, running: true, pid: 2100,
+         source: 'Microsoft Defender Antivirus service (WinDefend) ...', match_kind: service, match_name: WinDefend, running: true, pid: 2100,
          holds_port: false}
 events:
   description: The bind-failure events of the profile within O(event_window_hours), newest first.

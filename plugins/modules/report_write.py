@@ -30,6 +30,14 @@ description:
     used. Give the task C(run_once=true); the report covers O(hosts), whichever host runs it.
   - A host without C(bind_conflict_result) is reported as failed with the error C(failed before any result was recorded);
     a host in O(play_hosts) but not in O(active_hosts) is reported as failed even when it recorded a result.
+  - With O(merge=true) the report is built from pieces instead, from the report files and directories in O(sources) and
+    from the C(port25_piece_*) job artifacts that earlier runs published (see RV(artifact)). A host in several pieces keeps its
+    newest record (the report lists these overlaps under C(merge.overlaps)); pieces of different modes or collection
+    versions, and pieces that are not complete port25 reports, are refused and nothing is written.
+  - O(waivers) marks accepted findings as waived, O(history) keeps previous reports, and the report says what changed
+    since the previous run's report in O(dest).
+  - The report records the run (C(run)) - its id, the engine and job, the slice of a sliced run and the hosts it targeted.
+    The JSON Schema of the report is C(docs/report.schema.json) in the collection.
   - Used by the P(mailops.port25.report#role) role, which sets C(check_mode=false) on it so that the files are written in
     check-mode runs too.
 options:
@@ -61,7 +69,7 @@ options:
   hosts:
     description:
       - Inventory host names to report on, in the order they appear in the report.
-      - Required with O(stage=write); ignored by the other stages.
+      - Required with O(stage=write) unless O(merge=true); ignored by the other stages.
     type: list
     elements: str
   title:
@@ -76,6 +84,54 @@ options:
     description: Hosts still active in the play (C(ansible_play_hosts)).
     type: list
     elements: str
+  merge:
+    description:
+      - Build the report from the pieces in O(sources) and from every C(port25_piece_*) variable instead of the hosts'
+        records. O(hosts) is not used then.
+    type: bool
+    default: false
+  sources:
+    description:
+      - With O(merge=true), report files to merge, or directories holding a C(port25-report.json) (in the directory or
+        in its subdirectories, one level deep). A relative path is resolved against the working directory.
+      - O(dest) must not be the directory of a piece.
+    type: list
+    elements: path
+    default: []
+  history:
+    description:
+      - How many previous reports to keep in C(history/) inside O(dest). V(0) keeps none.
+      - The previous run's report is kept when the new one is written; a report of the same run (an earlier batch of a
+        rolling run) is replaced. The report's C(changes) compares it with the previous run's report whatever this is.
+    type: int
+    default: 0
+  waivers:
+    description:
+      - A YAML file of accepted exceptions. Each entry has C(host) (a pattern with C(*) and C(?)), C(code) (a finding
+        code or a list of codes), C(reason), C(by) and C(expires) (C(YYYY-MM-DD)); nothing else.
+      - A finding a waiver accepts gets a C(waiver) (C(reason), C(by), C(expires), C(expired)); a non-compliant host
+        whose every error finding an unexpired waiver accepts is C(waived) and is not in RV(output.gate_failed). A
+        waiver counts up to and including its expiry date; after it the finding counts again and the report lists it
+        under C(waivers.expired).
+      - Checked by O(stage=prepare) too, so that a broken file stops a run before any host is contacted.
+    type: path
+  run_id:
+    description: Id of the run in the report and in its artifact. Default is C(<engine>-job-<id>) from C(awx_job_id)
+      (or C(tower_job_id)), else the start time and PID of C(ansible-playbook).
+    type: str
+  slice_number:
+    description:
+      - Number of this slice of a sliced run, from 1, with O(slice_count). Default is C(awx_job_slice_number) (or
+        C(tower_)) when set.
+    type: int
+  slice_count:
+    description: Number of slices of a sliced run. Default is C(awx_job_slice_count) (or C(tower_)) when set.
+    type: int
+  publish:
+    description:
+      - Return the run's hosts in RV(artifact), for C(set_stats) (not with O(merge=true)).
+    type: bool
+    default: true
 attributes:
   action:
     support: full
@@ -188,5 +244,28 @@ output:
       returned: O(stage=write)
       type: dict
       sample: {hosts: 2, compliant: 1, noncompliant: 0, failed: 1, changed: 1, flagged: 0, actions: 3, predicted: 0,
-               before: {compliant: 0, noncompliant: 2, unknown: 0}, after: {compliant: 1, noncompliant: 0, unknown: 1}}
+               before: {compliant: 0, noncompliant: 2, unknown: 0}, after: {compliant: 1, noncompliant: 0, unknown: 1},
+               waived: 0, gate_failed: 0}
+    gate_failed:
+      description: Hosts that are non-compliant and not waived (those that C(fail_on_noncompliant) fails).
+      returned: O(stage=write)
+      type: list
+      elements: str
+      sample: [mail02.corp.example]
+    changes:
+      description: How many hosts changed since the previous run, by kind (empty without a previous report).
+      returned: O(stage=write)
+      type: dict
+      sample: {newly_noncompliant: 1, fixed: 3, newly_failed: 0, new: 0, gone: 1}
+artifact:
+  description:
+    - The run's hosts for C(set_stats), under the key C(port25_piece_<run id>) (unique per run and slice, because AWX
+      merges the artifacts of a workflow's jobs key by key). Each host has C(host), C(verdict), C(profile),
+      C(check_mode), C(changed), C(compliant), C(started), C(duration), C(error) (at most 500 characters), C(owner),
+      C(findings) (C(code), C(severity)) and C(flags) (C(code)); about 250 bytes a host.
+    - Above 1 MiB its C(hosts) is null and a warning says to merge the run from its report file.
+  returned: O(stage=write) with O(publish=true) and O(merge=false)
+  type: dict
+  sample: {port25_piece_awx-job-4711: {port25_piece: 1, mode: check, run: {id: awx-job-4711, slice: {number: 2, count: 4}},
+           hosts: [{host: mail02.corp.example, verdict: noncompliant, findings: [{code: PORT_HELD_BY_ANTIVIRUS, severity: error}]}]}}
 """

@@ -174,14 +174,17 @@ def test_report_in_the_play_covers_failed_and_unreachable_hosts(tmp_path):
     assert (kb['before']['verdict'], kb['after']['verdict'], kb['changed']) == ('noncompliant', 'compliant', True)
     assert data['summary'] == {'hosts': 7, 'compliant': 1, 'noncompliant': 2, 'failed': 4, 'not_run': 0, 'changed': 2, 'flagged': 1,
                                'actions': 4, 'predicted': 0, 'before': {'compliant': 1, 'noncompliant': 4, 'unknown': 2},
-                               'after': {'compliant': 2, 'noncompliant': 2, 'unknown': 3}}
+                               'after': {'compliant': 2, 'noncompliant': 2, 'unknown': 3}, 'waived': 0, 'gate_failed': 2}
     hostile = next(h for h in data['hosts'] if h['host'] == HOSTILE)
     assert hostile['findings'][0]['message'].startswith(HOSTILE + " {{ lookup('ansible.builtin.pipe'")
     assert not (tmp_path / PWNED).exists()
 
     page = (out / 'port25-report.html').read_text(encoding='utf-8')
     assert '<img' not in page and page.count('<script>') == 1
-    assert '&lt;img src=x onerror=alert(1)&gt;&amp;&quot;&#x27;' in page
+    # As text in the page (the hosts grouped by finding code), and in the host table's data block.
+    assert '<code>&lt;img src=x onerror=alert(1)&gt;&amp;&#34;&#39;</code>' in page
+    data_block = page.split('<script type="application/json" id="report-data">', 1)[1].split('</script>', 1)[0]
+    assert HOSTILE in [row['h'] for row in json.loads(data_block)['rows']]
     assert '<title>Integration &lt;run&gt;</title>' in page
     assert 'failed before any result was recorded' in page
 

@@ -112,7 +112,8 @@ def test_find_products_one_per_entry_with_the_match_that_explains_it():
     ]
     trend = products[2]
     assert trend['vendor'] == 'Trend Micro' and trend['mail_scanning'] is True and trend['behaviour'] == 'intercept'
-    assert trend['source'].startswith('domain.md 2')
+    assert trend['source'].startswith('Trend Micro Control Manager / OfficeScan client documentation')
+    assert all('domain.md' not in entry['source'] for entry in antivirus.CATALOGUE)
 
 
 def test_find_products_nothing_installed():

@@ -201,8 +201,8 @@ def test_flags_speak_in_the_conditional_in_check_mode():
 
 
 def test_product_names_do_not_repeat_the_vendor():
-    assert remediation.product_text({'vendor': 'Microsoft', 'product': 'Microsoft Defender Antivirus'}) == 'Microsoft Defender Antivirus'
-    assert remediation.product_text({'vendor': 'Trend Micro', 'product': 'ScanMail'}) == 'Trend Micro ScanMail'
+    assert antivirus.product_text({'vendor': 'Microsoft', 'product': 'Microsoft Defender Antivirus'}) == 'Microsoft Defender Antivirus'
+    assert antivirus.product_text({'vendor': 'Trend Micro', 'product': 'ScanMail'}) == 'Trend Micro ScanMail'
 
 
 def test_antivirus_failure_only_with_an_antivirus_flag():

@@ -67,6 +67,14 @@ def check_params(params, host):
 
 
 def run(client, params, check_mode=False, diff=False, sleep=time.sleep):
+    # When the record was made and how long it took: the report's JUnit times and the newest record of a merge.
+    started, clock = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), time.monotonic()
+    out = _run(client, params, check_mode, diff, sleep)
+    out.update(started=started, duration=round(time.monotonic() - clock, 3))
+    return out
+
+
+def _run(client, params, check_mode, diff, sleep):
     host = params.get('host_name') or client.host
     # read_only: a check run whatever the task says, and a predicted change is not a change of the host.
     check_mode = check_mode or params.get('read_only', False)
