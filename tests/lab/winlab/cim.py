@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 
+from winlab import eventlog as _eventlog
 from winlab import model as _model
 from winlab import wql
 
@@ -39,12 +40,21 @@ def _escape(text):
 
 
 def format_datetime(value):
-    """datetime -> '2013-04-15T16:28:47.73517Z' (UTC, fraction without trailing zeros, none when zero)."""
-    value = value.astimezone(UTC)
+    """datetime -> '2013-04-15T16:28:47.73517Z' (fraction without trailing zeros, none when zero).
+
+    A value in a host's local zone keeps its offset: WinRM turns the DMTF '20130415092847.735170-420' WMI returns
+    into '2013-04-15T09:28:47.73517-07:00' (xs:dateTime, DSP0230); UTC values end in Z as in the captures.
+    """
+    offset = value.utcoffset() if value.tzinfo is not None else None
+    if not offset:
+        value = value.astimezone(UTC)
     text = value.strftime('%Y-%m-%dT%H:%M:%S')
     if value.microsecond:
         text += ('.%06d' % value.microsecond).rstrip('0')
-    return text + 'Z'
+    if not offset:
+        return text + 'Z'
+    minutes = int(offset.total_seconds() // 60)
+    return text + '%s%02d:%02d' % ('-' if minutes < 0 else '+', abs(minutes) // 60, abs(minutes) % 60)
 
 
 def to_datetime(epoch):
@@ -436,24 +446,40 @@ _EVENT_TYPES = {
 
 
 class Win32NTLogEvent(CimClass):
+    """The classic event logs through WMI's event log provider (winlab.eventlog: generated records and query cost).
+
+    InsertionStrings are the strings the message was formatted from; Message is NULL when the source's message file
+    cannot be loaded (scenario field ``missing_message_files``), as the provider leaves it then. TimeGenerated and
+    TimeWritten are in the host's time zone (``utc_offset_minutes``).
+    """
+
     def __init__(self):
         super().__init__('Win32_NTLogEvent', 'root/cimv2', _EVENT_PROPS, ['Logfile', 'RecordNumber'])
 
     def instances(self, host):
-        # WMI walks the logs in name order and each log newest record first
-        events = sorted(host.events, key=lambda e: (e['log'].lower(), -e['record']))
-        out = []
-        for event in events:
-            etype, tname, severity = _EVENT_TYPES.get(event['type'], _EVENT_TYPES['information'])
-            when = to_datetime(event['time'])
-            out.append({
-                'Category': 0, 'CategoryString': None, 'ComputerName': host.hostname, 'Data': None,
-                'EventCode': event['event_id'], 'EventIdentifier': severity | event['event_id'], 'EventType': etype,
-                'InsertionStrings': [], 'Logfile': event['log'], 'Message': event['message'],
-                'RecordNumber': event['record'], 'SourceName': event['source'], 'TimeGenerated': when,
-                'TimeWritten': when, 'Type': tname, 'User': None,
-            })
-        return out
+        query = wql.parse('SELECT * FROM Win32_NTLogEvent')
+        return self.select(host, query, wql_schema(self, host))[0]
+
+    def select(self, host, query, schema, timeout=None):
+        """(instances the provider reads for query, seconds it spends); eventlog.Refusal when WMI refuses."""
+        records, scanned = _eventlog.records(host, query, schema)
+        delay = _eventlog.cost(host, scanned, timeout if timeout is not None else float('inf'))
+        zone = _eventlog.host_zone(host)
+        missing = {source.lower() for source in host.spec.missing_message_files}
+        return [self._instance(host, event, zone, missing) for event in records], delay
+
+    @staticmethod
+    def _instance(host, event, zone, missing):
+        etype, tname, severity = _EVENT_TYPES.get(event['type'], _EVENT_TYPES['information'])
+        when = datetime.datetime.fromtimestamp(event['time'], zone)
+        return {
+            'Category': 0, 'CategoryString': None, 'ComputerName': host.hostname, 'Data': None,
+            'EventCode': event['event_id'], 'EventIdentifier': severity | event['event_id'], 'EventType': etype,
+            'InsertionStrings': list(event.get('strings') or ()), 'Logfile': event['log'],
+            'Message': None if event['source'].lower() in missing else event['message'],
+            'RecordNumber': event['record'], 'SourceName': event['source'], 'TimeGenerated': when,
+            'TimeWritten': when, 'Type': tname, 'User': None,
+        }
 
 
 CLASSES = {c.name.lower(): c for c in (Win32Service(), Win32DependentService(), Win32Process(), Win32OperatingSystem(),
