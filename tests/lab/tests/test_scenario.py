@@ -12,7 +12,7 @@ import yaml
 from winlab import scenario
 
 SCENARIO_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'scenarios')
-SHIPPED = ['ex2003', 'ex2019-iis-smtp', 'ex55-av-proxy', 'ex55-healthy', 'ex55-smtp-stopped-auto', 'ex55-smtp',
+SHIPPED = ['ex2003', 'ex2019-biglog', 'ex2019-iis-smtp', 'ex55-av-proxy', 'ex55-healthy', 'ex55-smtp-stopped-auto', 'ex55-smtp',
            'ex55-unknown-owner', 'oldos-ex55-smtp']
 
 
