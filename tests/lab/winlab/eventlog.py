@@ -57,11 +57,17 @@ def format_message(template, strings):
     return text
 
 
+KINDS = len(_ROUTINE)
+VARYING = ('RecordNumber', 'TimeGenerated', 'TimeWritten')     # what differs between generated records of one kind
+
+
 class Generated:
-    """The generated records of one host: record numbers 1..count of the Application log, oldest first."""
+    """The generated records of one host: record numbers 1..count of the Application log, oldest first; ``taken``
+    (set by records()) is how many of the newest a query reads, newest first."""
 
     def __init__(self, host):
         spec = host.spec
+        self.taken = 0
         self.count = spec.event_log['records']
         own = [raw['time'] for raw in spec.events if raw['log'] == 'Application']
         self.newest = host.epoch + min(own + [0.0]) - 60.0
@@ -79,14 +85,19 @@ class Generated:
         return min(self.count, int((self.newest - epoch_seconds) // self.step) + 1)
 
     def event(self, record):
-        source, event_id, kind, template, strings = _ROUTINE[record % len(_ROUTINE)]
+        source, event_id, kind, template, strings = _ROUTINE[record % KINDS]
         return {'record': record, 'log': 'Application', 'source': source, 'event_id': event_id, 'type': kind,
                 'time': self.time(record), 'message': format_message(template, strings), 'strings': list(strings)}
+
+    def numbers(self):
+        """The record numbers a query reads, newest first."""
+        return range(self.count, self.count - self.taken, -1)
 
 
 def records(host, query, schema):
     """The host's records the provider reads for ``query``, in WMI's order (logs by name, newest first), and how many
-    it reads; raises Refusal('privilege') for a Security query without the privilege."""
+    it reads; raises Refusal('privilege') for a Security query without the privilege. The generated records come as
+    one Generated entry (its ``taken`` newest ones) in their place."""
     logs = wql.equal_values(query, schema, 'Logfile')
     if not host.spec.event_log['security_privilege']:
         if logs is not None and SECURITY in logs:
@@ -115,7 +126,8 @@ def records(host, query, schema):
                 taken = generated.since(since)
                 # the provider reads one record past the bound before it stops
                 scanned += min(generated.count, taken + (1 if since is not None else 0))
-                out.extend(generated.event(generated.count - i) for i in range(taken))
+                generated.taken = taken
+                out.append(generated)
     return out, scanned
 
 

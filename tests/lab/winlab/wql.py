@@ -433,6 +433,20 @@ def equal_values(query, schema, prop):
     return allowed
 
 
+def residual(query, schema, bound_prop, varying):
+    """A predicate for the top-level terms other than ``bound_prop``'s lower bounds, or None when one of them uses a
+    ``varying`` property: what a provider that already applied the bound must still test on instances that differ
+    only in those properties (one test stands for all of them)."""
+    names = {schema.resolve(name) for name in varying}
+    bound = schema.resolve(bound_prop)
+    rest = [term for term in conjuncts(query)
+            if not (term[0] == 'cmp' and term[2] in ('>=', '>') and schema.resolve(term[1]) == bound)]
+    if any(schema.resolve(name) in names for term in rest for name in Query(None, '', term).referenced()):
+        return None
+    parts = [_compile(term, schema) for term in rest]
+    return lambda inst: all(part(inst) for part in parts)
+
+
 def compile_where(query, schema):
     """Resolve property names against the schema and pre-convert constants; returns a predicate(instance)."""
     if query.where is None:
