@@ -349,7 +349,7 @@ def _event_log_refusal(exc):
     if exc.wsman_code == WBEM_E_PRIVILEGE_NOT_HELD:
         return 'the account does not hold SeSecurityPrivilege, which the Security log needs'
     if exc.is_access_denied:
-        return 'the account may not read this event log'
+        return exc.meaning or exc.msg
     return None
 
 

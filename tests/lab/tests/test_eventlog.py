@@ -191,7 +191,7 @@ def test_an_old_host_reports_the_quota_with_the_wmi_code(tmp_path):
                  event_log={'records': 1000, 'quota_records': 10})
     reply, _items = _query(host, "SELECT * FROM Win32_NTLogEvent WHERE Logfile = 'Application'")
     info = collection_cim.fault_info(reply.body)
-    assert (info['subcode'], info['wsman_code'], info['provider_message']) == ('w:InternalError', 2147750000,
+    assert (info['subcode'], info['wsman_code'], info['provider_message']) == ('w:InternalError', 2147749996,
                                                                                'Quota violation')
 
 

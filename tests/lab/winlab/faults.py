@@ -110,7 +110,7 @@ class WindowsFaults:
                     % (text, _wmi_error(2150859174, 'HRESULT 0x803381a6', text)) + END)
             fault = Fault(body)
         else:
-            fault = self.provider_fault('s:Receiver', 'w:InternalError', text, 2147750000, text,
+            fault = self.provider_fault('s:Receiver', 'w:InternalError', text, 2147749996, text,
                                         _extended_status('ExecQuery', 'Win32_NTLogEvent'), FAULT_WSMAN)
         fault.delay = delay
         return fault
