@@ -94,7 +94,7 @@ def test_a_failed_start_writes_the_strings_of_its_events():
     host.refresh()
     written = [(e['source'], e['event_id'], e['strings']) for e in host.events if e['time'] == T0 + 1]
     assert written == [('MSExchangeIMC', 4007, ['10048']), ('MSExchangeIMC', 4020, []),
-                       ('Service Control Manager', 7024, ['Microsoft Exchange Internet Mail Service', '%10048'])]
+                       ('Service Control Manager', 7024, ['Microsoft Exchange Internet Mail Service', '%%10048'])]
 
 
 # ------------------------------------------------------------------------------------------------ 2. time zones

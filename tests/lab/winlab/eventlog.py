@@ -99,9 +99,9 @@ def records(host, query, schema):
     it reads; raises Refusal('privilege') for a Security query without the privilege. The generated records come as
     one Generated entry (its ``taken`` newest ones) in their place."""
     logs = wql.equal_values(query, schema, 'Logfile')
-    if not host.spec.event_log['security_privilege']:
-        if logs is not None and SECURITY in logs:
-            raise Refusal('privilege', 0.0)
+    closed = not host.spec.event_log['security_privilege']
+    if closed and logs is not None and SECURITY in logs:
+        raise Refusal('privilege', 0.0)
     bound = wql.lower_bound(query, schema, 'TimeGenerated')
     since = None if bound is None else bound.timestamp()
     generated = Generated(host)
@@ -113,8 +113,7 @@ def records(host, query, schema):
     out = []
     scanned = 0
     for log in sorted(by_log, key=str.lower):
-        if (logs is not None and log.lower() not in logs) or (log.lower() == SECURITY and logs is None
-                                                               and not host.spec.event_log['security_privilege']):
+        if (logs is not None and log.lower() not in logs) or (closed and log.lower() == SECURITY):
             continue
         for event in sorted(by_log[log], key=lambda e: -e['record']):
             scanned += 1

@@ -393,8 +393,9 @@ class Host:
             self._log(dict(raw, message=raw.get('message', '').replace(str(WSAEADDRINUSE), str(error)),
                            insertion_strings=[s.replace(str(WSAEADDRINUSE), str(error))
                                               for s in raw.get('insertion_strings') or ()]), when)
+        # insertion strings: the service and "%%<code>", which the message file resolves to the error's text
         self._scm(7024, 'error', 'The %s service terminated with the following service-specific error: \r\n%s'
-                  % (svc['display_name'], WSAEADDRINUSE_TEXT), when, (svc['display_name'], '%%%d' % error))
+                  % (svc['display_name'], WSAEADDRINUSE_TEXT), when, (svc['display_name'], '%%%%%d' % error))
 
     def _finish_stop(self, svc, when):
         svc['pending_until'] = None
