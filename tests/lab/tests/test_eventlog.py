@@ -117,6 +117,13 @@ def test_wql_time_bounds_honour_the_offset_of_the_literal(tmp_path, minutes):
         assert len(_query(host, query)[1]) == found, (bound - when, minutes)
 
 
+def test_the_operating_system_says_the_same_zone(tmp_path):
+    host = _host(tmp_path, utc_offset_minutes=330)
+    _reply, items = _query(host, 'SELECT CurrentTimeZone, LocalDateTime FROM Win32_OperatingSystem')
+    assert items[0].findtext('CurrentTimeZone') == '330'
+    assert items[0].findtext('LocalDateTime/Datetime') == '2027-01-15T13:30:00+05:30'
+
+
 def test_a_utc_host_still_answers_in_z(tmp_path):
     _reply, items = _query(_host(tmp_path), "SELECT TimeGenerated FROM Win32_NTLogEvent WHERE Logfile = 'Application'")
     assert items[0].findtext('TimeGenerated/Datetime') == '2027-01-15T06:00:00Z'
