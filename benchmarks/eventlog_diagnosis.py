@@ -58,7 +58,7 @@ def params_for(lab, name, overrides):
 def run_case(lab, name, overrides, runs):
     params = params_for(lab, name, overrides)
     walls, result = [], None
-    for _ in range(runs):
+    for _run in range(runs):
         started = time.monotonic()
         result = runner.execute(conflict_info, dict(params))
         walls.append(time.monotonic() - started)
@@ -75,8 +75,8 @@ def main():
         paths = [write_variant(work, name, scheme='http', auth='ntlm') for name in (BIG, SMALL)]
         with running_fleet(paths, state_dir=os.path.join(work, 'lab')) as lab:
             print('conflict_info against the event log (%d runs per case, NTLM over HTTP, in-process):' % args.runs)
-            print('  %-32s %8s %8s %8s %9s %7s  %s' % ('case', 'median s', 'max s', 'timeout', 'in time', 'events',
-                                                     'gaps'))
+            header = ('case', 'median s', 'max s', 'timeout', 'in time', 'events', 'gaps')
+            print('  %-32s %8s %8s %8s %9s %7s  %s' % header)
             ok = True
             baseline = None
             for label, name, overrides in CASES:
@@ -87,8 +87,9 @@ def main():
                 within = max(walls) <= timeout + baseline and (result['events'] or result['gaps'])
                 ok = ok and bool(within)
                 gaps = '; '.join(gap['error'] for gap in result['gaps']) or '-'
-                print('  %-32s %8.2f %8.2f %8d %9s %7d  %s' % (label, statistics.median(walls), max(walls), timeout,
-                                                             'yes' if within else 'NO', len(result['events']), gaps))
+                row = (label, statistics.median(walls), max(walls), timeout, 'yes' if within else 'NO',
+                       len(result['events']), gaps)
+                print('  %-32s %8.2f %8.2f %8d %9s %7d  %s' % row)
     print('\nSUMMARY: every case ended within its operation timeout with events or a named gap: %s'
           % ('yes' if ok else 'NO'))
     return 0 if ok else 1

@@ -19,8 +19,8 @@ description:
     V(null)), the code is taken from RV(events[].insertion_strings).
   - Times are reported in UTC whatever the host's time zone, and the window is the last O(window_hours) hours in
     absolute time.
-  - When WMI refuses the query - it times out or hits a WMI quota on a big log, or the account lacks the privilege the
-    Security log needs (C(SeSecurityPrivilege)) - the module does not fail: it returns no events, names the reason in
+  - When WMI refuses the query (it times out or hits a WMI quota on a big log, or the account lacks the privilege the
+    Security log needs, C(SeSecurityPrivilege)), the module does not fail; it returns no events, names the reason in
     RV(gaps) and warns.
   - One WQL query; log and source names go into it as quoted literals.
   - Talks to the host from the Ansible controller over WinRM (WMI over WS-Management); nothing runs on the Windows host

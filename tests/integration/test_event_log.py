@@ -35,8 +35,8 @@ def test_the_diagnosis_reads_the_window_and_the_codes_without_messages(diag_flee
 
 
 def test_a_whole_log_query_that_times_out_is_a_gap(diag_fleets, ansible_env, tmp_path):
-    _lab, result, res = _event_info(diag_fleets, ansible_env, tmp_path, dict(WHOLE_LOG, winrm_operation_timeout=1,
-                                                                              winrm_read_timeout=5))
+    args = dict(WHOLE_LOG, winrm_operation_timeout=1, winrm_read_timeout=5)
+    _lab, result, res = _event_info(diag_fleets, ansible_env, tmp_path, args)
     assert res['events'] == [] and not res.get('failed')
     assert res['gaps'] == [{'class': 'Win32_NTLogEvent', 'error': (
         'the event log query did not finish within the operation timeout (a big log): narrow the window or raise '
