@@ -181,6 +181,12 @@ def test_a_whole_log_query_times_out_after_the_operation_timeout(biglog):
     assert detail.find('f:WSManFault', NS).get('Code') == '2150858793'
 
 
+def test_winrm_caps_the_time_a_query_may_take(tmp_path):
+    host = _host(tmp_path, event_log={'records': 100000, 'scan_us_per_record': 1000})     # 100 s for the whole log
+    reply, items = _query(host, "SELECT * FROM Win32_NTLogEvent WHERE Logfile = 'Application'", timeout='PT600S')
+    assert items is None and _fault(reply)[0] == 'w:TimedOut' and reply.delay == 60.0        # MaxTimeoutms
+
+
 def test_a_whole_log_query_with_time_hits_the_wmi_quota(biglog):
     reply, items = _query(biglog, "SELECT * FROM Win32_NTLogEvent WHERE Logfile = 'Application'")
     assert items is None and reply.status == 500

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from winlab import cim, eventlog, wql
+from winlab.soap import DEFAULT_TIMEOUT
 
 
 def split_wmi_uri(uri):
@@ -81,7 +82,9 @@ def query_items(ctx, namespace, class_name, query_text):
 def _select(ctx, cls, query, schema, query_text):
     """The instances a query makes the provider read; the event log's cost and refusals (winlab.eventlog)."""
     try:
-        instances, ctx.delay = cls.select(ctx.host, query, schema, ctx.req.operation_timeout())
+        # WinRM never lets an operation run longer than MaxTimeoutms, whatever the client asks for
+        timeout = min(ctx.req.operation_timeout(), DEFAULT_TIMEOUT)
+        instances, ctx.delay = cls.select(ctx.host, query, schema, timeout)
     except eventlog.Refusal as refusal:
         if refusal.kind == 'timeout':
             raise ctx.timed_out(refusal.delay) from None
