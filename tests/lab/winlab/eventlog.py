@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 
 from winlab import wql
+from winlab.model import GENERATED_LOG
 
 SECURITY = 'security'
 # What a busy Exchange server writes to its Application log every few minutes (source, id, type, message with %n,
@@ -69,7 +70,7 @@ class Generated:
         spec = host.spec
         self.taken = 0
         self.count = spec.event_log['records']
-        own = [raw['time'] for raw in spec.events if raw['log'] == 'Application']
+        own = [raw['time'] for raw in spec.events if raw['log'] == GENERATED_LOG]
         self.newest = host.epoch + min(own + [0.0]) - 60.0
         self.step = spec.event_log['span'] / max(self.count, 1)
 
@@ -86,7 +87,7 @@ class Generated:
 
     def event(self, record):
         source, event_id, kind, template, strings = _ROUTINE[record % KINDS]
-        return {'record': record, 'log': 'Application', 'source': source, 'event_id': event_id, 'type': kind,
+        return {'record': record, 'log': GENERATED_LOG, 'source': source, 'event_id': event_id, 'type': kind,
                 'time': self.time(record), 'message': format_message(template, strings), 'strings': list(strings)}
 
     def numbers(self):
@@ -109,7 +110,7 @@ def records(host, query, schema):
     for event in host.events:
         by_log.setdefault(event['log'], []).append(event)
     if generated.count:
-        by_log.setdefault('Application', [])
+        by_log.setdefault(GENERATED_LOG, [])
     out = []
     scanned = 0
     for log in sorted(by_log, key=str.lower):
@@ -121,7 +122,7 @@ def records(host, query, schema):
                 break
             out.append(event)
         else:
-            if log == 'Application' and generated.count:
+            if log == GENERATED_LOG and generated.count:
                 taken = generated.since(since)
                 # the provider reads one record past the bound before it stops
                 scanned += min(generated.count, taken + (1 if since is not None else 0))
