@@ -18,6 +18,11 @@ from ansible_collections.mailops.port25.tests.integration.helpers import SHIPPED
 VERDICTS = {
     'ex2003': ('exchange2003', 'mail_service', ['IISADMIN', 'RESvc', 'SMTPSVC'],
                [('SMTP_SERVICE_IS_TRANSPORT', 'info')], True),
+    # the same conflict on a host in UTC-07:00 with a 100,000-record log and no message file for the transport
+    'ex2019-biglog': ('exchange2013', 'smtp_service', ['IISADMIN', 'SMTPSVC'],
+                      [('PORT_HELD_BY_SMTP_SERVICE', 'error'), ('SMTP_SERVICE_ENABLED', 'error'),
+                       ('MAIL_SERVICE_NOT_RUNNING', 'error'), ('BIND_FAILURE_EVENTS', 'error'), ('ANTIVIRUS_PRESENT', 'info')],
+                      False),
     'ex2019-iis-smtp': ('exchange2013', 'smtp_service', ['IISADMIN', 'SMTPSVC'],
                         [('PORT_HELD_BY_SMTP_SERVICE', 'error'), ('SMTP_SERVICE_ENABLED', 'error'),
                          ('MAIL_SERVICE_NOT_RUNNING', 'error'), ('BIND_FAILURE_EVENTS', 'error'), ('ANTIVIRUS_PRESENT', 'info')],
@@ -41,7 +46,7 @@ VERDICTS = {
 # Trend Micro's proxy holds the port on ex55-av-proxy; Defender is installed on every modern scenario.
 PRODUCTS = {'ex2003': [], 'oldos-ex55-smtp': [], 'ex55-av-proxy': [('Microsoft Defender Antivirus', False), ('OfficeScan / Apex One', True)]}
 # The event IDs of each profile that the lab writes on a failed start (newest first: the lab writes them in this order).
-EVENT_IDS = {'ex2019-iis-smtp': [1018, 1019], 'ex55-av-proxy': [4020, 4007], 'ex55-smtp': [4020, 4007],
+EVENT_IDS = {'ex2019-biglog': [1018, 1019], 'ex2019-iis-smtp': [1018, 1019], 'ex55-av-proxy': [4020, 4007], 'ex55-smtp': [4020, 4007],
              'ex55-unknown-owner': [4020, 4007], 'oldos-ex55-smtp': [4020, 4007]}
 
 STATE_WORDS = {'Running': 'running', 'Stopped': 'stopped'}

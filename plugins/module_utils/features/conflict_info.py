@@ -86,7 +86,7 @@ def diagnose(client, params, port_client=None):
     profile, profile_source = profiles.resolve(params['profile'], names)
     events = []
     if profile.events:
-        events = hq.tolerant(gaps, hq.EVENT_CLASS, hq.read_events, client, hq.since_hours(opts['window']), signatures=profile.events)
+        events = hq.read_events_tolerant(client, hq.since_hours(opts['window']), gaps, signatures=profile.events)
 
     pairs = port_checks.wanted(profile.name, port, opts['mail_option'] or profile.mail_service, opts['ports'])
     checked_ports = set(number for number, _service in pairs)

@@ -9,6 +9,9 @@ from winlab.wmi import wmi_path
 from winlab.soap import DETAIL, END, ENV_FAULT, FAULT_ADDR, FAULT_ENUM, FAULT_WSMAN, NS_F, Fault, esc, header
 
 
+MI_BUILD = 9200        # Windows Server 2012: WMI answers through MI from this build on
+
+
 def wsman_fault(code, subcode, reason, number, message, machine, relates_to, action=FAULT_WSMAN, detail='',
                 lang='en-US'):
     """A SOAP fault with the f:WSManFault detail every Windows fault carries."""
@@ -91,6 +94,32 @@ class WindowsFaults:
                           'of 15 concurrent operations, which has been exceeded. Close existing operations for this '
                           'user, or raise the quota for this user. ', lang='')
 
+    def event_log_quota(self, delay):
+        """WMI's event log provider ran out of quota (WBEM_E_QUOTA_VIOLATION 0x8004106C, "Quota violation").
+
+        Server 2012 and later (WMI over MI) answer w:InternalError whose only detail is an MSFT_WmiError with error
+        code 2150859174 (shape of the MSFT_WmiError fault in pywinrm's test_protocol.py); older hosts answer the
+        classic WMI plug-in fault with the WMI code. No capture of this exact case exists.
+        """
+        text = 'Quota violation '
+        if int(cim.os_version(self.host.spec.os)[1]) >= MI_BUILD:
+            body = (ENV_FAULT + header(FAULT_WSMAN, self.req.message_id) + '<s:Body><s:Fault><s:Code><s:Value>'
+                    's:Receiver</s:Value><s:Subcode><s:Value>w:InternalError</s:Value></s:Subcode></s:Code><s:Reason>'
+                    '<s:Text xml:lang="en-US">%s</s:Text></s:Reason><s:Detail>%s</s:Detail></s:Fault>'
+                    % (text, _wmi_error(2150859174, 'HRESULT 0x803381a6', text)) + END)
+            fault = Fault(body)
+        else:
+            fault = self.provider_fault('s:Receiver', 'w:InternalError', text, 2147749996, text,
+                                        _extended_status('ExecQuery', 'Win32_NTLogEvent'), FAULT_WSMAN)
+        fault.delay = delay
+        return fault
+
+    def privilege_not_held(self, query):
+        """The Security log read without SeSecurityPrivilege: WMI's WBEM_E_PRIVILEGE_NOT_HELD (0x80041062,
+        "Privilege not held.") in the WMI plug-in's fault shape, as an access denial (no capture of this case)."""
+        return self.provider_fault('s:Sender', 'w:AccessDenied', 'Access is denied. ', 2147749986,
+                                   'Privilege not held. ', _extended_status('ExecQuery', query), FAULT_ENUM)
+
     def access_denied(self):
         return self.fault('s:Sender', 'w:AccessDenied', 'Access is denied. ', 5,
                           "The WS-Management service cannot process the request. The WMI service returned an "
@@ -151,3 +180,31 @@ def schema_fault(message, machine, relates_to):
     return Fault(wsman_fault('s:Sender', 'w:SchemaValidationError',
                              'The SOAP XML in the message does not match the corresponding XML schema definition. '
                              'Change the XML and retry. ', 2150858817, esc(message), machine, relates_to, lang=''))
+
+
+def _extended_status(operation, parameter_info):
+    # the __ExtendedStatus of the WMI plug-in's faults (winrb_winrm_2013_spec_mock_wsman_fault.xml)
+    return ('<p:__ExtendedStatus xmlns:cim="%s" xmlns:p="%sroot/cimv2/__ExtendedStatus" xmlns:xsi="%s" '
+            'xsi:type="p:__ExtendedStatus_Type"><p:Description xsi:nil="true"/><p:Operation>%s</p:Operation>'
+            '<p:ParameterInfo>%s</p:ParameterInfo><p:ProviderName>WinMgmt</p:ProviderName>'
+            '<p:StatusCode xsi:nil="true"/></p:__ExtendedStatus>'
+            % (cim.NS_CIM, cim.WMI_PREFIX, cim.NS_XSI, operation, esc(parameter_info[:4096])))
+
+
+def _wmi_error(code, message_id, message):
+    # MSFT_WmiError as the only fault detail (pywinrm tests/test_protocol.py, a Server 2012+ InternalError)
+    return ('<p:MSFT_WmiError b:IsCIM_Error="true" xmlns:xsi="%s" xmlns:b="http://schemas.dmtf.org/wbem/wsman/1/'
+            'cimbinding.xsd" xmlns:p="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/MSFT_WmiError" xmlns:cim="%s" '
+            'xsi:type="p:MSFT_WmiError_Type"><p:CIMStatusCode xsi:type="cim:cimUnsignedInt">27</p:CIMStatusCode>'
+            '<p:CIMStatusCodeDescription xsi:type="cim:cimString" xsi:nil="true"/><p:ErrorSource xsi:type="cim:cimString" '
+            'xsi:nil="true"/><p:ErrorSourceFormat xsi:type="cim:cimUnsignedShort">0</p:ErrorSourceFormat><p:ErrorType '
+            'xsi:type="cim:cimUnsignedShort">0</p:ErrorType><p:Message xsi:type="cim:cimString">%s</p:Message>'
+            '<p:MessageID xsi:type="cim:cimString">%s</p:MessageID><p:OtherErrorSourceFormat xsi:type="cim:cimString" '
+            'xsi:nil="true"/><p:OtherErrorType xsi:type="cim:cimString" xsi:nil="true"/><p:OwningEntity '
+            'xsi:type="cim:cimString" xsi:nil="true"/><p:PerceivedSeverity xsi:type="cim:cimUnsignedShort">0'
+            '</p:PerceivedSeverity><p:ProbableCause xsi:type="cim:cimUnsignedShort">0</p:ProbableCause>'
+            '<p:ProbableCauseDescription xsi:type="cim:cimString" xsi:nil="true"/><p:error_Category '
+            'xsi:type="cim:cimUnsignedInt">30</p:error_Category><p:error_Code xsi:type="cim:cimUnsignedInt">%d'
+            '</p:error_Code><p:error_Type xsi:type="cim:cimString">HRESULT</p:error_Type><p:error_WindowsErrorMessage '
+            'xsi:type="cim:cimString">%s</p:error_WindowsErrorMessage></p:MSFT_WmiError>'
+            % (cim.NS_XSI, cim.NS_CIM, esc(message), message_id, code, esc(message)))

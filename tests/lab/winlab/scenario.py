@@ -15,7 +15,8 @@ import re
 import yaml
 
 HOST_KEYS = ('name', 'address', 'groups', 'os', 'username', 'password', 'auth', 'scheme', 'services', 'processes',
-             'events', 'faults', 'standardcimv2', 'hostname', 'realm', 'fqdn', 'files')
+             'events', 'faults', 'standardcimv2', 'hostname', 'realm', 'fqdn', 'files', 'utc_offset_minutes',
+             'missing_message_files', 'event_log')
 DEFAULT_KEYS = tuple(k for k in HOST_KEYS if k not in ('name', 'address', 'hostname', 'fqdn'))
 SERVICE_KEYS = ('name', 'display_name', 'description', 'state', 'start_mode', 'process', 'path', 'account', 'protected',
                 'start_seconds', 'stop_seconds', 'delayed_auto_start', 'exit_code', 'depends_on', 'listens',
@@ -23,8 +24,12 @@ SERVICE_KEYS = ('name', 'display_name', 'description', 'state', 'start_mode', 'p
 PROCESS_KEYS = ('name', 'path', 'listens', 'pid', 'parent', 'banner', 'intercepts')
 REMOTE_BIND_KEYS = ('via', 'ports')
 PROXY_SERVICE = 'WSPSRV'           # the WinSock Proxy service of Proxy Server 2.0, which makes the remote binds
-EVENT_KEYS = ('log', 'source', 'event_id', 'type', 'time', 'message')
-BIND_EVENT_KEYS = ('log', 'source', 'event_id', 'type', 'message')
+EVENT_KEYS = ('log', 'source', 'event_id', 'type', 'time', 'message', 'insertion_strings')
+BIND_EVENT_KEYS = ('log', 'source', 'event_id', 'type', 'message', 'insertion_strings')
+# event_log: a big log of generated records (not YAML lines) and what a query over it costs
+EVENT_LOG_KEYS = ('records', 'span', 'scan_us_per_record', 'quota_records', 'security_privilege')
+MAX_GENERATED_RECORDS = 1000000
+MAX_UTC_OFFSET = 14 * 60          # Windows time zones run from UTC-12:00 to UTC+14:00
 FAULT_KEYS = ('latency_ms', 'drop_connections', 'internal_error_requests', 'operation_timeout_on',
               'access_denied_classes', 'refuse_auth')
 SERVICE_STATES = ('running', 'stopped')
@@ -46,6 +51,10 @@ _FQDN = re.compile(r'^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0
 _UNITS = {'s': 1, 'm': 60, 'h': 3600, 'd': 86400}
 
 DEFAULT_OS = 'Microsoft Windows Server 2019 Standard'
+
+
+DEFAULT_EVENT_LOG = {'records': 0, 'span': 30 * 86400.0, 'scan_us_per_record': 0.0, 'quota_records': 0,
+                     'security_privilege': True}
 
 
 class ScenarioError(Exception):
@@ -86,6 +95,9 @@ class HostSpec:
     realm: str = DEFAULT_REALM
     fqdn: str = ''            # '' follows the name: see host_fqdn
     files: dict = dataclasses.field(default_factory=dict)
+    utc_offset_minutes: int = 0       # the host's time zone: WMI datetimes carry it (DMTF +UUU, xs:dateTime +HH:MM)
+    missing_message_files: list = dataclasses.field(default_factory=list)
+    event_log: dict = dataclasses.field(default_factory=lambda: dict(DEFAULT_EVENT_LOG))
 
     def __post_init__(self):
         if not self.hostname:
@@ -206,6 +218,10 @@ class _Checker:
             self.fail(field + '.event_id', 'is required')
         if not isinstance(out['message'], str):
             self.fail(field + '.message', 'must be a string')
+        strings = raw.get('insertion_strings') or []
+        if not isinstance(strings, list) or not all(isinstance(item, str) for item in strings):
+            self.fail(field + '.insertion_strings', 'must be a list of strings')
+        out['insertion_strings'] = list(strings)
         if with_time:
             try:
                 out['time'] = parse_relative_time(raw.get('time', 0))
@@ -313,6 +329,28 @@ def _check_faults(chk, raw):
     }
 
 
+def _check_event_log(chk, raw):
+    """The generated part of the log: ``records`` Application records spread over ``span`` before the scenario's
+    events, and the cost model of Win32_NTLogEvent queries (see cim.Win32NTLogEvent.select)."""
+    raw = raw or {}
+    chk.mapping(raw, 'event_log', EVENT_LOG_KEYS)
+    out = dict(DEFAULT_EVENT_LOG)
+    out['records'] = chk.integer(raw.get('records', 0), 'event_log.records', maximum=MAX_GENERATED_RECORDS)
+    if raw.get('span') is not None:
+        try:
+            span = abs(parse_relative_time(raw['span']))
+        except ValueError as exc:
+            chk.fail('event_log.span', str(exc))
+        if span < 60:
+            chk.fail('event_log.span', 'must be at least one minute, got %r' % (raw['span'],))
+        out['span'] = span
+    out['scan_us_per_record'] = chk.number(raw.get('scan_us_per_record', 0), 'event_log.scan_us_per_record')
+    out['quota_records'] = chk.integer(raw.get('quota_records', 0), 'event_log.quota_records')
+    privilege = chk.boolean(raw.get('security_privilege'), 'event_log.security_privilege')
+    out['security_privilege'] = True if privilege is None else privilege
+    return out
+
+
 def _unique(chk, items, field):
     seen = set()
     for i, item in enumerate(items):
@@ -370,6 +408,10 @@ def _check_host(path, raw, defaults, index):
         faults=_check_faults(chk, merged.get('faults')),
         has_standardcimv2=scv2, hostname=netbios_name(hostname) if hostname else '',
         source=str(path), realm=realm, fqdn=fqdn or '', files=_check_files(chk, merged.get('files')),
+        utc_offset_minutes=chk.integer(merged.get('utc_offset_minutes', 0), 'utc_offset_minutes', minimum=-MAX_UTC_OFFSET,
+                                       maximum=MAX_UTC_OFFSET),
+        missing_message_files=chk.str_list(merged.get('missing_message_files'), 'missing_message_files'),
+        event_log=_check_event_log(chk, merged.get('event_log')),
     )
 
 

@@ -4,7 +4,8 @@
 """The WMI side of the WS-Man plug-in: resource URIs, namespaces, access checks, queries and instances."""
 from __future__ import annotations
 
-from winlab import cim, wql
+from winlab import cim, eventlog, wql
+from winlab.soap import DEFAULT_TIMEOUT
 
 
 def split_wmi_uri(uri):
@@ -39,8 +40,9 @@ def check_access(ctx, class_name):
 
 
 def query_items(ctx, namespace, class_name, query_text):
-    """Run the enumeration; returns (rendered items, class)."""
+    """Run the enumeration; returns the rendered items (a slow query sets ctx.delay, the seconds WMI spent)."""
     host = ctx.host
+    selected = None
     if query_text is not None:
         try:
             query = wql.parse(query_text)
@@ -60,6 +62,7 @@ def query_items(ctx, namespace, class_name, query_text):
             raise ctx.cannot_process_filter(query_text, 'The WQL query is invalid: %s. ' % exc) from None
         ordered = [n for n in cls.prop_names(host) if n in names]
         typed = query.properties is None
+        selected = _select(ctx, cls, query, schema, query_text)
     else:
         cls = cim.find_class(namespace, class_name or '')
         if cls is None:
@@ -72,7 +75,23 @@ def query_items(ctx, namespace, class_name, query_text):
     spelled = wmi_path(ctx.req.resource_uri)[0]
     # rendered per request: a per-host cache of rendered items cost ~180 KB per host for a 2x gain only on
     # repeated identical queries, which a fleet run rarely makes
-    return [render(inst, ordered, spelled) for inst in cls.instances(host) if predicate is None or predicate(inst)]
+    instances = cls.instances(host) if selected is None else selected
+    return [render(inst, ordered, spelled) for inst in instances if predicate is None or predicate(inst)]
+
+
+def _select(ctx, cls, query, schema, query_text):
+    """The instances a query makes the provider read; the event log's cost and refusals (winlab.eventlog)."""
+    try:
+        # WinRM never lets an operation run longer than MaxTimeoutms, whatever the client asks for
+        timeout = min(ctx.req.operation_timeout(), DEFAULT_TIMEOUT)
+        instances, ctx.delay = cls.select(ctx.host, query, schema, timeout)
+    except eventlog.Refusal as refusal:
+        if refusal.kind == 'timeout':
+            raise ctx.timed_out(refusal.delay) from None
+        if refusal.kind == 'quota':
+            raise ctx.event_log_quota(refusal.delay) from None
+        raise ctx.privilege_not_held(query_text) from None
+    return instances
 
 
 def instance_by_selectors(ctx, cls):

@@ -24,6 +24,7 @@ class Context(WindowsFaults):
         self.req = req
         self.machine = host.address or 'localhost'
         self.fqdn = host.hostname
+        self.delay = 0.0        # seconds the answer waits: the time WMI spent (a slow event log query)
 
 
 _HANDLERS = {ACT_ENUMERATE: enumeration.do_enumerate, ACT_PULL: enumeration.do_pull,
@@ -59,7 +60,7 @@ def handle(host, body):
     try:
         with host.lock:
             text = _dispatch(ctx)
-        return Reply(200, text.encode('utf-8'), action=req.action, resource_uri=req.resource_uri)
+        return Reply(200, text.encode('utf-8'), delay=ctx.delay, action=req.action, resource_uri=req.resource_uri)
     except Fault as fault:
         return Reply(fault.status, fault.body.encode('utf-8'), delay=fault.delay, action=req.action,
                      resource_uri=req.resource_uri)
