@@ -23,8 +23,8 @@ def without_pids(value):
     return value
 
 
-@pytest.fixture(scope='module')
-def answered(tmp_path_factory):
+@pytest.fixture(name='answered', scope='module')
+def answered_fixture(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('faults-as-windows')
     kb, old = scenario_hosts(KB_HOST)[0], scenario_hosts(OLD_HOST)[0]
     hosts = [

@@ -116,8 +116,8 @@ def test_invalid_namespace_of_a_german_server_is_told_by_its_codes():
 
 def test_english_words_alone_never_make_an_invalid_namespace():
     # a not-found from GetObject whose text happens to say "invalid namespace": codes decide, not words
-    fault = fault_of(_not_found("GetObject", "x", "The WS-Management service cannot process the request. The invalid "
-                                                 "namespace ... "))
+    message = "The WS-Management service cannot process the request. The invalid namespace ... "
+    fault = fault_of(_not_found("GetObject", "x", message))
     assert fault.is_not_found and not fault.is_invalid_namespace
     assert WSManFault("Invalid namespace", provider_message="Invalid namespace").is_invalid_namespace is False
     assert WSManFault("x", wsman_code=2147749902).is_invalid_namespace

@@ -164,7 +164,7 @@ def test_german_timeout_and_missing_namespace():
     base = open_host('oldos-ex55-smtp.yml')
     german = open_host('oldos-ex55-smtp.yml', locale='de-DE',
                        faults=dict(base.spec.faults, operation_timeout_on=['Enumerate']))
-    reply, root = enumerate_call(german, 'select * from Win32_Service')
+    _reply, root = enumerate_call(german, 'select * from Win32_Service')
     assert (subcode(root), root.find('.//f:WSManFault', NS).get('Code')) == ('w:TimedOut', '2150858793')
     assert root.findtext('.//s:Reason/s:Text', namespaces=NS).startswith('Der WS-Verwaltungsdienst kann den Vorgang')
     german = open_host('oldos-ex55-smtp.yml', locale='de-DE')
@@ -238,14 +238,14 @@ def test_concurrent_requests_beyond_the_quota_are_refused():
     assert collection_cim.fault_from_info(collection_cim.fault_info(reply.body)).is_quota_exceeded
 
 
-@pytest.mark.parametrize('winrm, problem', [
+@pytest.mark.parametrize('settings, problem', [
     ({'max_shells_per_user': 0}, 'must be between 1'),
     ({'max_envelope_size_kb': 8193}, 'must be between 32'),
     ({'quota_fault': 'shiny'}, 'must be one of'),
     ({'max_threads': 3}, 'max_threads'),
 ])
-def test_bad_winrm_settings_are_refused(tmp_path, winrm, problem):
-    path = testing.write_scenario(tmp_path / 's.yml', [testing.small_host('ex55', winrm=winrm)])
+def test_bad_winrm_settings_are_refused(tmp_path, settings, problem):
+    path = testing.write_scenario(tmp_path / 's.yml', [testing.small_host('ex55', winrm=settings)])
     with pytest.raises(scenario.ScenarioError) as caught:
         scenario.load_spec(path)
     assert "host 'ex55'" in str(caught.value) and problem in str(caught.value)

@@ -37,7 +37,7 @@ def _fault_head(code, subcode, reason, lang, action, relates_to):
 
 
 def wsman_fault(code, subcode, reason, number, message, machine, relates_to, action=FAULT_WSMAN, detail='',
-                 lang='en-US'):
+                lang='en-US'):
     """A SOAP fault with the f:WSManFault detail every WinRM fault carries."""
     return (_fault_head(code, subcode, reason, lang, action, relates_to) + '<s:Detail>%s<f:WSManFault xmlns:f="%s" '
             'Code="%s" Machine="%s"><f:Message>%s</f:Message></f:WSManFault></s:Detail></s:Fault>'
@@ -74,7 +74,6 @@ def wmi_error_fault(code, subcode, reason, error_code, cim_status, category, mes
             + '</s:Detail></s:Fault>' + END)
 
 
-
 class WindowsFaults:
     """The fault builders of a request context (mixed into wsman.Context, which gives host, req, machine, fqdn).
 
@@ -91,7 +90,7 @@ class WindowsFaults:
     def fault(self, *args, **kwargs):
         kwargs.setdefault('lang', self.locale)
         return Fault(wsman_fault(args[0], args[1], args[2], args[3], args[4], self.machine, self.req.message_id,
-                                  **kwargs))
+                                 **kwargs))
 
     def provider_fault(self, code, subcode, reason, number, inner, extended, action, detail=''):
         """The WMI plug-in shape: outer WSManFault wrapping a ProviderFault with the inner fault and WMI status."""
@@ -101,7 +100,7 @@ class WindowsFaults:
                    % (NS_F, number, esc(self.fqdn), esc(inner),
                       '<f:ExtendedError>%s</f:ExtendedError>' % extended if extended else ''))
         return Fault(wsman_fault(code, subcode, reason, number, message, self.machine, self.req.message_id,
-                                  action=action, detail=detail, lang=self.locale))
+                                 action=action, detail=detail, lang=self.locale))
 
     def mi_fault(self, code, subcode, reason, error_code, cim_status, category, message, action=FAULT_WSMAN):
         """An error of an MI provider (the root/StandardCimv2 classes): MSFT_WmiError in the provider's own WMI
@@ -263,5 +262,5 @@ class WindowsFaults:
 def schema_fault(message, machine, relates_to):
     # The reason text and code of the real w:SchemaValidationError (Server 2008 fault seen in pypsrp's tests)
     return Fault(wsman_fault('s:Sender', 'w:SchemaValidationError',
-                              'The SOAP XML in the message does not match the corresponding XML schema definition. '
-                              'Change the XML and retry. ', 2150858817, esc(message), machine, relates_to, lang=''))
+                             'The SOAP XML in the message does not match the corresponding XML schema definition. '
+                             'Change the XML and retry. ', 2150858817, esc(message), machine, relates_to, lang=''))

@@ -110,4 +110,3 @@ def _dispatch(ctx):
     if req.action.startswith(req.resource_uri + '/') and req.resource_uri.lower().startswith(cim.WMI_PREFIX):
         return transfer.do_invoke(ctx, req.action[len(req.resource_uri) + 1:])
     raise ctx.action_not_supported()
-
