@@ -115,6 +115,7 @@ def test_old_hosts_send_the_older_quota_shape():
                                'max_envelope_size_kb': 150, 'quota_fault': 'wsmanfault'}
     reply, root = enumerate_call(host, 'select * from Win32_Service')
     capture = ET.fromstring(capture_text('txwinrm_data_error_max_concurrent.xml'))
+    assert reply.status == 500
     assert shape(root.find('s:Body', NS)) == shape(capture.find('s:Body', NS))
     assert root.find('.//f:WSManFault', NS).get('Code') == '2150859174'
     assert 'maximum number of 15 concurrent operations' in root.findtext('.//f:Message', namespaces=NS)
