@@ -189,11 +189,9 @@ def _create_shell(host):
 
 def test_sixth_shell_on_old_defaults_gets_the_shell_quota_fault():
     host = open_host('oldos-ex55-smtp.yml')
-    ids = []
-    for _ in range(5):
-        reply, root = _create_shell(host)
-        assert reply.status == 200
-        ids.append(root.findtext('.//{%s}ShellId' % soap.NS_RSP))
+    created = [_create_shell(host) for _shell in range(5)]
+    assert [reply.status for reply, _root in created] == [200] * 5
+    ids = [root.findtext('.//{%s}ShellId' % soap.NS_RSP) for _reply, root in created]
     reply, root = _create_shell(host)
     capture = ET.fromstring(capture_text('winrb_winrm_tests_spec_stubs_responses_wmi_error_v2.xml'))
     assert (reply.status, subcode(root)) == (500, 'w:QuotaLimit')
