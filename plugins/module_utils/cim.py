@@ -244,8 +244,11 @@ def fault_info(data, root=None):
     Keys: ``code`` (e.g. ``s:Sender``), ``subcode`` (e.g. ``w:TimedOut``, prefix
     resolved by URI), ``reason``, ``wsman_code`` (int or None), ``machine``,
     ``provider_message`` (the innermost WSManFault/MSFT_WmiError message),
-    ``provider``, ``fault_detail`` (the w:FaultDetail URI) and ``extended_status`` (the WMI
-    ``__ExtendedStatus`` properties, e.g. ``{'Operation': 'ExecQuery', 'ParameterInfo': ..., 'ProviderName': ...}``).
+    ``provider``, ``fault_detail`` (the w:FaultDetail URI), ``extended_status`` (the WMI
+    ``__ExtendedStatus`` properties, e.g. ``{'Operation': 'ExecQuery', 'ParameterInfo': ..., 'ProviderName': ...}``)
+    and ``cim_status`` (the CIMStatusCode of an MSFT_WmiError detail, in any namespace). With only an
+    MSFT_WmiError detail (MI providers, newer quota faults), its ``error_Code`` is the ``wsman_code`` and its
+    ``Message`` the ``provider_message``.
     """
     if isinstance(data, str):
         data = data.encode("utf-8")
@@ -270,6 +273,7 @@ def fault_info(data, root=None):
         "provider": None,
         "fault_detail": None,
         "extended_status": None,
+        "cim_status": None,
     }
     detail = fault.find(_q(NS_SOAP, "Detail"))
     if detail is None:
@@ -294,13 +298,24 @@ def fault_info(data, root=None):
         if local_name(elem.tag) == "__ExtendedStatus":
             info["extended_status"] = _properties(list(elem))
             break
-    wmi_error = detail.find(_q(NS_WMIERROR, "MSFT_WmiError"))
+    wmi_error = _wmi_error(detail)
     if wmi_error is not None:
+        ns = namespace_of(wmi_error.tag)
+        info["cim_status"] = to_int(_text_of(wmi_error.find(_q(ns, "CIMStatusCode"))))
         if info["wsman_code"] is None:
-            info["wsman_code"] = to_int(_text_of(wmi_error.find(_q(NS_WMIERROR, "error_Code"))))
+            info["wsman_code"] = to_int(_text_of(wmi_error.find(_q(ns, "error_Code"))))
         if not info["provider_message"]:
-            info["provider_message"] = _clean(_text_of(wmi_error.find(_q(NS_WMIERROR, "Message"))))
+            info["provider_message"] = _clean(_text_of(wmi_error.find(_q(ns, "Message"))))
     return info
+
+
+def _wmi_error(detail):
+    """The MSFT_WmiError of a fault detail, in whatever namespace it is: the DMTF cim-schema one (WinRM's own
+    errors) or the provider's WMI namespace, e.g. ``.../wmi/root/standardcimv2/MSFT_WmiError`` (MI providers)."""
+    for elem in detail.iter():
+        if local_name(elem.tag) == "MSFT_WmiError":
+            return elem
+    return None
 
 
 def fault_from_info(info, host=None, operation=None):
@@ -313,6 +328,7 @@ def fault_from_info(info, host=None, operation=None):
         wsman_code=info.get("wsman_code"),
         provider_message=info.get("provider_message"),
         extended_status=info.get("extended_status"),
+        cim_status=info.get("cim_status"),
     )
 
 

@@ -85,7 +85,8 @@ def test_defaults_apply_and_hosts_override_them(tmp_path):
     assert (first.scheme, first.auth, first.groups, first.address, first.hostname) == ('http', ['ntlm'], ['g'], None, 'A')
     assert (second.scheme, second.auth, second.address) == ('https', ['basic'], '127.0.3.4')
     assert first.faults == {'latency_ms': 0, 'drop_connections': 0, 'internal_error_requests': 0,
-                            'operation_timeout_on': [], 'access_denied_classes': [], 'refuse_auth': False}
+                            'operation_timeout_on': [], 'access_denied_classes': [], 'access_denied_namespaces': [],
+                            'refuse_auth': False}
 
 
 def test_realm_and_fqdn_default_from_the_name_and_follow_a_generated_name(tmp_path):

@@ -369,7 +369,8 @@ def test_bad_selectors(host, selectors, detail, code):
 def test_faults_configured_per_host(host):
     spec = dataclasses.replace(host.spec, faults=dict(host.spec.faults, internal_error_requests=2,
                                                       operation_timeout_on=['StopService'],
-                                                      access_denied_classes=['Win32_Process']))
+                                                      access_denied_classes=['Win32_Process']),
+                               winrm={'quota_fault': 'wsmanfault'})
     faulty = model.Host.open(spec, None)
     for _attempt in range(2):
         reply, root = enumerate_call(faulty, 'select * from Win32_Service')
@@ -391,7 +392,7 @@ def test_faults_configured_per_host(host):
     assert faulty.service('SMTPSVC')['state'] == model.RUNNING        # the rejected call changed nothing
     reply, root = enumerate_call(faulty, 'select * from Win32_Process')
     assert reply.status == 500 and root.findtext('.//s:Subcode/s:Value', namespaces=NS) == 'w:AccessDenied'
-    assert root.find('.//f:WSManFault', NS).get('Code') == '5'
+    assert root.find('.//f:WSManFault', NS).get('Code') == '2150859012'
 
 
 @pytest.mark.parametrize('body, status, subcode', [

@@ -84,6 +84,7 @@ class Host:
         self.clock = clock or time.time
         self.lock = threading.RLock()
         self.requests_seen = 0            # WS-Man requests handled (internal_error_requests fault counter)
+        self.operations_in_flight = 0     # WS-Man requests being served now (the HTTP layer counts them)
         self.epoch = 0.0
         self.boot = 0.0
         self.next_pid = 0

@@ -7,6 +7,9 @@ from __future__ import annotations
 from winlab import cim, eventlog, wql
 from winlab.soap import DEFAULT_TIMEOUT
 
+# namespaces whose classes are served by MI providers, which report errors as MSFT_WmiError in their own namespace
+MI_NAMESPACES = frozenset(('root/standardcimv2',))
+
 
 def split_wmi_uri(uri):
     """'.../wmi/root/cimv2/*' -> ('root/cimv2', None); '.../wmi/root/cimv2/Win32_Service' -> (ns, 'Win32_Service')."""
@@ -26,9 +29,11 @@ def wmi_path(uri):
 
 
 def check_namespace(ctx, namespace):
-    if namespace == 'root/cimv2':
-        return
-    if namespace == 'root/standardcimv2' and ctx.host.spec.has_standardcimv2:
+    if namespace == 'root/cimv2' or (namespace == 'root/standardcimv2' and ctx.host.spec.has_standardcimv2):
+        denied = {n.lower() for n in ctx.host.spec.faults.get('access_denied_namespaces') or []}
+        if namespace in denied:
+            # the account lacks Remote Enable on the namespace: refused at ConnectServer
+            raise ctx.access_denied('connect')
         return
     raise ctx.invalid_namespace(namespace)
 
@@ -36,7 +41,8 @@ def check_namespace(ctx, namespace):
 def check_access(ctx, class_name):
     denied = {c.lower() for c in ctx.host.spec.faults.get('access_denied_classes') or []}
     if class_name and class_name.lower() in denied:
-        raise ctx.access_denied()
+        # an MI provider refuses for itself; the classic providers' refusals come from the WMI service
+        raise ctx.access_denied('provider' if ctx.is_mi_request() else 'service')
 
 
 def query_items(ctx, namespace, class_name, query_text):
@@ -47,19 +53,19 @@ def query_items(ctx, namespace, class_name, query_text):
         try:
             query = wql.parse(query_text)
         except wql.WQLError as exc:
-            raise ctx.cannot_process_filter(query_text, 'The WQL query is invalid: %s. ' % exc) from None
+            raise ctx.cannot_process_filter(query_text, ctx.text('invalid_query', problem=exc)) from None
         cls = cim.find_class(namespace, query.class_name)
         if class_name is not None and cls is not None and cls.name.lower() != class_name.lower():
             cls = None
         if cls is None:
-            raise ctx.cannot_process_filter(query_text, 'The specified class does not exist in the given namespace. ')
+            raise ctx.cannot_process_filter(query_text, ctx.text('class_not_found'))
         check_access(ctx, cls.name)
         schema = cim.wql_schema(cls, host)
         try:
             names = schema.types.keys() if query.properties is None else {schema.resolve(p) for p in query.properties}
             predicate = wql.compile_where(query, schema)
         except wql.WQLError as exc:
-            raise ctx.cannot_process_filter(query_text, 'The WQL query is invalid: %s. ' % exc) from None
+            raise ctx.cannot_process_filter(query_text, ctx.text('invalid_query', problem=exc)) from None
         ordered = [n for n in cls.prop_names(host) if n in names]
         typed = query.properties is None
         selected = _select(ctx, cls, query, schema, query_text)

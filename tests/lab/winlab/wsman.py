@@ -42,6 +42,12 @@ def _operation(req):
     return ''
 
 
+def operations(host):
+    """The user's operations at the host's WinRM (MaxConcurrentOperationsPerUser; the lab has one user per host):
+    the requests being served, this one included, and the commands open shells hold."""
+    return max(host.operations_in_flight, 1) + sum(s.get('operations', 0) for s in host.shells.values())
+
+
 # ------------------------------------------------------------------------------------------------ entry point
 def handle(host, body):
     """Answer one WS-Man request for host; never raises."""
@@ -86,7 +92,11 @@ def _dispatch(ctx):
     host.requests_seen += 1
     faults = host.spec.faults
     if host.requests_seen <= (faults.get('internal_error_requests') or 0):
-        raise ctx.internal_error_quota()
+        raise ctx.quota_exceeded()
+    # a Delete gives operations back: Windows lets a client close its shell to recover from the quota (what
+    # Ansible's winrm connection does on ERROR_WSMAN_QUOTA_MAX_OPERATIONS)
+    if req.action != ACT_DELETE and operations(host) > host.spec.winrm['max_concurrent_operations_per_user']:
+        raise ctx.quota_exceeded()
     operation = _operation(req)
     if operation and operation in (faults.get('operation_timeout_on') or []):
         # WinRM never waits longer than MaxTimeoutms, whatever the client asks for
