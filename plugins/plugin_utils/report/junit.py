@@ -59,7 +59,7 @@ def port_line(row) -> str:
     verdict = ports.verdict_text(row['verdict'])
     line = 'port %s (expected %s): %s - %s' % (row['where'], row['expected'], verdict, row['owner'])
     if row['before']:
-        line += ' (before: %s - %s)' % (row['before']['text'], row['before']['owner'])
+        line += ' (before: %s - %s)' % (row['before']['label'], row['before']['owner'])
     if row['greeting']:
         text, note, _matches = row['greeting']
         line += '; greeting %s(%s)' % ('"%s" ' % text if text is not None else '', note)

@@ -117,7 +117,7 @@ def rows(host) -> list:
             'port': entry['port'], 'where': where(entry, state), 'expected': entry.get('service') or '-',
             'owner': entry_owner_text(entry), 'verdict': entry.get('verdict') or 'unknown', 'label': verdict_label(entry.get('verdict')),
             'note': VERDICT_NOTE.get(entry.get('verdict')),
-            'before': {'verdict': was.get('verdict') or 'unknown', 'text': verdict_text(was.get('verdict')),
+            'before': {'verdict': was.get('verdict') or 'unknown', 'label': verdict_label(was.get('verdict')),
                        'owner': entry_owner_text(was)} if changed else None,
             'greeting': greeting_text(entry.get('greeting')),
             # A conflict, or KB Q146157's silent one: WMI shows the expected owner and another program answers.

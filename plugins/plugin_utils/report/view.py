@@ -179,7 +179,7 @@ def _port_rows(host, strings):
         was = row['before']
         greeting = _greeting(row['greeting'], strings) if row['greeting'] else [-1, -1, -1]
         out.append([strings(row['where']), strings(row['expected']), strings(row['owner']), _verdict_key(row['verdict']),
-                    strings(row['label']), strings(row['note']), strings('%s: %s' % (was['text'], was['owner'])) if was else -1]
+                    strings(row['label']), strings(row['note']), strings('%s: %s' % (was['label'], was['owner'])) if was else -1]
                    + greeting + [1 if row['attention'] else 0])
     return out
 
