@@ -248,3 +248,14 @@ def test_a_record_without_port_entries_keeps_the_owner_line_and_shows_its_greeti
     details = view.build(_report({'a': record('a', 'exchange55', unread, unread)}))['data']['rows'][0]['d']
     assert details['gr'][0] == -1 and details['gr'][2] == 0
     assert 'gr' not in view.build(_report({'a': record('a', 'exchange55', KB_BEFORE, KB_BEFORE)}))['data']['rows'][0]['d']
+
+
+def test_a_read_only_check_run_counts_the_hosts_it_would_change():
+    # The compliance playbook's records: check mode, actions predicted, changed=false (the task changes nothing).
+    predicted = [dict(a, changed=False) for a in KB_ACTIONS]
+    results = {'a': record('a', 'exchange55', KB_BEFORE, KB_BEFORE, predicted, check_mode=True),
+               'b': record('b', 'exchange55', KB_BEFORE, KB_BEFORE, check_mode=True)}
+    assert results['a']['changed'] is False
+    built = view.build(_report(results))
+    cards = {c['cls']: c for c in built['cards']}
+    assert (cards['changed']['label'], cards['changed']['count']) == ('Hosts to change (predicted)', 1)
