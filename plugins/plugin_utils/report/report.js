@@ -78,7 +78,7 @@
       cell(0, 'port', s(p[0]));
       cell(1, null, s(p[1]));
       cell(2, null, s(p[2]));
-      var v = cell(3, null, el('span', 'pv ' + p[3], s(p[4])));
+      var v = cell(3, 'verdict', el('span', 'pv ' + p[3], s(p[4])));
       if (p[5] >= 0) { add(v, el('small', 'muted', s(p[5]))); }
       if (p[6] >= 0) { add(v, el('small', 'muted', 'before: ' + s(p[6]))); }
       cell(4, 'wrap', p[7] >= 0 || p[8] >= 0 ? greeting(p[7], p[8], p[9]) : '-');
