@@ -248,13 +248,14 @@ output:
                waived: 0, gate_failed: 0}
     attention:
       description:
-        - The hosts that are not compliant, worst first, one line each (at most 20, then how many more): the verdict,
-          the error codes with the port (and port host) each is about, and the ports in conflict with who holds them.
+        - The hosts that are not compliant, worst first, one line each (at most 20, then how many more), with the
+          verdict, the error codes with the port (and port host) each is about, and the ports in conflict with who holds
+          them.
       returned: O(stage=write)
       type: list
       elements: str
-      sample: ['ex2019.corp.example: Non-compliant: PORT_HELD_BY_SMTP_SERVICE (port 2525); conflict on port 2525: SMTP service:
-               inetinfo.exe (IISADMIN, SMTPSVC)']
+      sample:
+        - 'ex2019.corp.example: Non-compliant: PORT_HELD_BY_SMTP_SERVICE (port 2525); conflict on port 2525: SMTP service: inetinfo.exe'
     gate_failed:
       description: Hosts that are non-compliant and not waived (those that C(fail_on_noncompliant) fails).
       returned: O(stage=write)

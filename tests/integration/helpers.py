@@ -221,7 +221,10 @@ def written_report(report_dir):
     with open(os.path.join(report_dir, 'port25-report.html'), encoding='utf-8') as handle:
         page = handle.read()
     data = json.loads(page.split('<script type="application/json" id="report-data">', 1)[1].split('</script>', 1)[0])
-    text = lambda index: data['s'][index] if index >= 0 else None  # noqa: E731
+
+    def text(index):
+        return data['s'][index] if index >= 0 else None
+
     rows = dict((row['h'], {'ports': [[text(p[0]), text(p[1]), text(p[2]), p[3], text(p[6])] for p in row['d']['pt']],
                             'port_host': text(row['ph']), 'owner': text(row['o']), 'conflicts': [text(i) for i in row['cf']],
                             'cause': text(row['x']), 'actions': [[text(a[0]), text(a[1])] for a in row['d']['a']]})

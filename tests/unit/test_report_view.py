@@ -163,7 +163,10 @@ def _port_view(name):
     """(row, strings) of one host of port_results(); each port row with its strings looked up."""
     built = view.build(_report(port_results()))
     row = next(r for r in built['data']['rows'] if r['h'] == name)
-    text = lambda i: built['data']['s'][i] if i >= 0 else None  # noqa: E731
+
+    def text(index):
+        return built['data']['s'][index] if index >= 0 else None
+
     ports = [[text(p[0]), text(p[1]), text(p[2]), p[3], text(p[4]), text(p[5]), text(p[6]), text(p[7]), text(p[8]), p[9], p[10]]
              for p in row['d']['pt']]
     return row, text, ports
