@@ -12,7 +12,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.mailops.port25.plugins.plugin_utils import report_files
 from ansible_collections.mailops.port25.plugins.plugin_utils.report import (
-    history, html, junit, merge, model, records, run, waivers)
+    history, html, junit, merge, model, records, run, terminal, waivers)
 
 # File name and renderer of each report document; the keys are the path keys of the result's `output`.
 FILES = (('json', 'port25-report.json', model.to_json), ('html', 'port25-report.html', html.render),
@@ -159,6 +159,7 @@ class ActionModule(ActionBase):
         model.refresh_summary(report)
         texts = {key: render(report) for key, _name, render in FILES}
         result = {'output': dict(paths, dir=directory, summary=report['summary'], gate_failed=model.gate_failures(report),
+                                 attention=terminal.lines(report),
                                  changes={k: len(v) for k, v in report.get('changes', {}).items() if isinstance(v, list)})}
         for warning in warnings:
             self._warn(result, warning)
