@@ -25,6 +25,7 @@ Instance values (``parse_instance``):
 
 from __future__ import annotations
 
+import codecs
 import datetime
 import io
 import re
@@ -76,12 +77,47 @@ def namespace_of(tag):
     return tag[1:].partition("}")[0] if tag.startswith("{") else ""
 
 
+# Encoding of a document from its first bytes (XML 1.0 appendix F): byte order marks, then the pattern of '<?' without one.
+# UTF-32 comes first: its little-endian mark starts with UTF-16's.
+_SNIFF = (
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+    (b"\x00\x00\x00<", "utf-32-be"), (b"<\x00\x00\x00", "utf-32-le"), (b"\x00<\x00?", "utf-16-be"), (b"<\x00?\x00", "utf-16-le"),
+)
+# DSP0226 (R13.1-1): a WS-Management message is UTF-8 or UTF-16; an 8-bit document may only declare UTF-8 (or its ASCII subset).
+_EIGHT_BIT = ("utf-8", "utf8", "us-ascii", "ascii")
+_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?\sencoding\s*=\s*["']([^"']*)["']""")
+
+
+def _sniffed(data):
+    """The codec a document is written in, by its first bytes ('' for an 8-bit encoding)."""
+    for prefix, codec in _SNIFF:
+        if data.startswith(prefix):
+            return codec
+    return ""
+
+
 def parse_xml(data):
-    """Parse a response body; refuse DTDs (entity expansion) and malformed XML with ProtocolError."""
+    """Parse a response body; refuse DTDs (entity expansion) in any encoding, and malformed XML, with ProtocolError.
+
+    The DTD check reads the document in its own encoding: a UTF-16 or UTF-32 ``<!ENTITY`` has no 8-bit spelling.
+    """
     if isinstance(data, str):
         data = data.encode("utf-8")
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise ProtocolError("the response contains a DTD, which WS-Management never sends; refusing to parse it")
+    codec = _sniffed(data)
+    if codec:
+        text = data.decode(codec, "replace")
+    else:
+        declared = _DECLARED.match(data[:200])
+        if declared and declared.group(1).decode("ascii", "replace").lower() not in _EIGHT_BIT:
+            raise ProtocolError("the response declares the encoding %r; WS-Management responses are UTF-8 or UTF-16, "
+                                "refusing to parse it" % declared.group(1).decode("ascii", "replace"))
+        text = data
+    if ("<!DOCTYPE" if codec else b"<!DOCTYPE") in text or ("<!ENTITY" if codec else b"<!ENTITY") in text:
+        raise ProtocolError("the response contains a DTD%s, which WS-Management never sends; refusing to parse it"
+                            % (" (in %s)" % codec.upper().replace("-SIG", "") if codec else ""))
+    if codec.startswith("utf-32"):
+        raise ProtocolError("the response is in UTF-32; WS-Management responses are UTF-8 or UTF-16, refusing to parse it")
     try:
         return ET.fromstring(data)
     except ET.ParseError as exc:
