@@ -20,6 +20,7 @@ from ansible_collections.mailops.port25.plugins.module_utils.errors import (
     InvalidOption,
     MissingDependency,
     Port25Error,
+    ProtocolError,
     TLSFailure,
 )
 from ansible_collections.mailops.port25.plugins.module_utils import cim, kerberos
@@ -47,6 +48,10 @@ except ImportError:
 ENV_PREFIX = "MAILOPS_WINRM_"
 TRANSPORTS = ("ntlm", "kerberos", "credssp", "basic", "certificate")
 DEFAULT_PATH = "/wsman"
+# One HTTP answer may be at most this big. Requests ask for MaxEnvelopeSize 512000 (wsman.MAX_ENVELOPE_SIZE) and
+# Windows keeps to it (DSP0226 R6.2-5); four times that leaves room for UTF-16 and message sealing. A bigger answer
+# is cut off before it is held in memory: pywinrm would otherwise read any size.
+MAX_RESPONSE_BYTES = 4 * 512000
 
 
 def _env(name):
@@ -332,6 +337,31 @@ if HAS_WINRM and HAS_NTLM:
                 self.session_security = ShimSessionSecurity(client)
             return answer
 
+    def _capped_send(send, endpoint):
+        """``session.send`` that reads an answer only up to MAX_RESPONSE_BYTES (ProtocolError beyond)."""
+
+        def capped(request, **kwargs):
+            if kwargs.pop("stream", False):
+                return send(request, stream=True, **kwargs)
+            response = send(request, stream=True, **kwargs)
+            declared = response.headers.get("Content-Length", "")
+            if not (declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES):
+                chunks, size = [], 0
+                for chunk in response.iter_content(65536):
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > MAX_RESPONSE_BYTES:
+                        break
+                if size <= MAX_RESPONSE_BYTES:
+                    response._content = b"".join(chunks)  # pylint: disable=protected-access
+                    return response
+            response.close()
+            raise ProtocolError("an answer from %s is bigger than %d bytes (HTTP %s, Content-Length %s); WS-Management "
+                                "answers are at most the MaxEnvelopeSize the client asks for: refused before reading it all"
+                                % (requests.utils.urlparse(endpoint).netloc, MAX_RESPONSE_BYTES, response.status_code,
+                                   declared or "not given"))
+        return capped
+
     def _challenge_token(response):
         """The NTLM CHALLENGE of a 401 (``WWW-Authenticate: Negotiate <base64>``), or None."""
         for value in response.headers.get("www-authenticate", "").split(","):
@@ -352,6 +382,9 @@ if HAS_WINRM and HAS_NTLM:
             # Proxies and the CA bundle are resolved once in create_protocol(); with trust_env requests would scan
             # the environment (proxies, .netrc) again for every message, which costs controller CPU per host.
             session.trust_env = False
+            if not getattr(session, "capped", False):
+                session.send = _capped_send(session.send, self.endpoint)
+                session.capped = True
 
         def setup_encryption(self, session):
             # Called from build_session before the first (blank) message when messages are encrypted.
@@ -504,9 +537,10 @@ def _method_failure(exc, settings, operation, address):
 
 def map_error(exc, settings, operation):
     """Translate an exception raised by pywinrm/requests into a Port25Error naming the host and operation."""
-    if isinstance(exc, Port25Error):
-        return exc
     host = settings.host if settings is not None else None
+    if isinstance(exc, Port25Error):
+        exc.host, exc.operation = exc.host or host, exc.operation or operation
+        return exc
     address = settings.address if settings is not None else host
     if not HAS_WINRM:
         return Port25Error(scrub("%s: %s" % (type(exc).__name__, exc), settings), host=host, operation=operation)

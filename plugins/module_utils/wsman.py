@@ -18,7 +18,8 @@ import uuid
 from xml.sax.saxutils import escape, quoteattr
 
 from ansible_collections.mailops.port25.plugins.module_utils import cim, connection
-from ansible_collections.mailops.port25.plugins.module_utils.errors import ConnectionFailure, InvalidOption, Port25Error, WSManFault
+from ansible_collections.mailops.port25.plugins.module_utils.errors import (
+    ConnectionFailure, InvalidOption, Port25Error, ProtocolError, WSManFault)
 from ansible_collections.mailops.port25.plugins.module_utils.wql import checked_text, identifier
 
 ACTION_ENUMERATE = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate"
@@ -29,7 +30,14 @@ WQL_DIALECT = "http://schemas.microsoft.com/wbem/wsman/1/WQL"
 ANONYMOUS = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
 MAX_ENVELOPE_SIZE = 512000
 MAX_ELEMENTS = 32000
-MAX_PAGES = 10000
+# What one enumeration may cost before the host is taken for hostile or broken. The biggest answers real hosts give
+# this collection are a few MB (every process of a busy terminal server, about 1,000 with ExecutablePath; a day of
+# bind-failure events bounded by TimeGenerated), so 32 MB is ten times what a real host sends, while a host that
+# pages forever or sends huge pages is stopped before it costs the controller more than that per host and worker.
+ENUMERATION_BYTE_BUDGET = 32 * 1024 * 1024
+# Windows pages by MaxElements and MaxEnvelopeSize, but sends small pages when a provider is slow (Server 2008: 1, 36,
+# 5 items): the page limit stops a host that sends empty or one-item pages forever, long before the byte budget would.
+MAX_PAGES = 2000
 
 _NAMESPACE_RE = re.compile(r"^[A-Za-z0-9_]+(/[A-Za-z0-9_]+)*$")
 _FROM_RE = re.compile(r"\bfrom\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
@@ -173,8 +181,12 @@ class WSManClient(object):
             transport.encryption = None
 
     # ------------------------------------------------------------------------------ operations
-    def enumerate(self, namespace, wql):
-        """Run a WQL query and return every item of every page (list of dicts, see cim.parse_instance)."""
+    def enumerate(self, namespace, wql, byte_budget=ENUMERATION_BYTE_BUDGET, max_pages=MAX_PAGES):
+        """Run a WQL query and return every item of every page (list of dicts, see cim.parse_instance).
+
+        The answer may take at most ``byte_budget`` bytes and ``max_pages`` pages (Enumerate and Pulls together);
+        beyond either the context is released and a ProtocolError names the host and the class.
+        """
         namespace = validate_namespace(namespace)
         if not isinstance(wql, str) or not wql.strip():
             raise InvalidOption("the WQL query is empty")
@@ -184,13 +196,15 @@ class WSManClient(object):
         body = ("<n:Enumerate><w:OptimizeEnumeration/><w:MaxElements>%d</w:MaxElements>"
                 "<w:Filter Dialect=%s>%s</w:Filter></n:Enumerate>" % (MAX_ELEMENTS, quoteattr(WQL_DIALECT), escape(wql)))
         data = self._send(self.envelope(ACTION_ENUMERATE, resource, body), operation)
+        received = len(data)
         page = self._parsed(cim.parse_enumeration, data, operation, hint)
         items = list(page.items)
         pages = 1
         while not page.finished:
-            if pages >= MAX_PAGES:
+            over = self._over_budget(received, pages, byte_budget, max_pages, hint)
+            if over:
                 self.release(namespace, page.context)
-                raise Port25Error("more than %d pages; giving up" % MAX_PAGES, host=self.host, operation=operation)
+                raise ProtocolError(over, host=self.host, operation=operation)
             body = "<n:Pull><n:EnumerationContext>%s</n:EnumerationContext><n:MaxElements>%d</n:MaxElements></n:Pull>" % (
                 escape(page.context), MAX_ELEMENTS)
             try:
@@ -198,10 +212,25 @@ class WSManClient(object):
             except Port25Error:
                 self.release(namespace, page.context)
                 raise
+            received += len(data)
             page = self._parsed(cim.parse_enumeration, data, operation, hint)
             items.extend(page.items)
             pages += 1
+        if received > byte_budget:
+            raise ProtocolError(self._over_budget(received, pages, byte_budget, None, hint), host=self.host, operation=operation)
         return items
+
+    @staticmethod
+    def _over_budget(received, pages, byte_budget, max_pages, hint):
+        """Why an enumeration must stop (its answer is bigger than any real host sends), or None."""
+        what = "the answer for %s" % (hint or "the query")
+        if received > byte_budget:
+            return ("%s exceeded the enumeration budget of %d bytes (%d bytes in %d pages); a real host never sends this "
+                    "much, so the host is broken or hostile: gave up" % (what, byte_budget, received, pages))
+        if max_pages is not None and pages >= max_pages:
+            return ("%s exceeded the limit of %d pages (%d bytes so far); a real host never pages this long, so the host "
+                    "is broken or hostile: gave up" % (what, max_pages, received))
+        return None
 
     def _parsed(self, parse, data, operation, *args):
         """``parse(data, *args)``; a parse error or a fault in the answer names this host and operation."""
