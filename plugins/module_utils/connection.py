@@ -54,6 +54,11 @@ DEFAULT_PATH = "/wsman"
 MAX_RESPONSE_BYTES = 4 * 512000
 
 
+class StaleAuthentication(Exception):
+    """The host no longer knows the connection's authentication: it closed the idle keep-alive connection, and the
+    message (sealed with the old session's keys) was refused unread on the new one. Nothing was processed."""
+
+
 def _env(name):
     return (env_fallback, [ENV_PREFIX + name])
 
@@ -315,8 +320,18 @@ if HAS_WINRM and HAS_NTLM:
                 request.headers["Authorization"] = "Negotiate " + base64.b64encode(self._pending.step()).decode("ascii")
                 request.register_hook("response", self._answer_challenge)
             else:
-                request.register_hook("response", self.response_hook)
+                request.register_hook("response", self._answer)
             return request
+
+        def _answer(self, response, **kwargs):
+            # A 401 on a session that was authenticated: the host closed the idle connection (HTTP.sys IdleConnection)
+            # and this request went out on a new one. The library would authenticate that connection and resend a body
+            # sealed with the old keys, which the host refuses (HTTP 400); the message must be sealed anew instead.
+            if response.status_code == 401 and self.session_security is not None and \
+                    response.request.headers.get("Content-Type", "").startswith("multipart/encrypted"):
+                response.close()
+                raise StaleAuthentication()
+            return self.response_hook(response, **kwargs)
 
         def _answer_challenge(self, response, **kwargs):
             client, self._pending = self._pending, None
@@ -571,6 +586,14 @@ def map_error(exc, settings, operation):
     if isinstance(exc, winrm.exceptions.WinRMOperationTimeoutError):
         return cim.fault_from_info({"reason": "The WS-Management service cannot complete the operation within the time specified in OperationTimeout.",
                                     "subcode": "w:TimedOut", "wsman_code": 2150858793}, host=host, operation=operation)
+    if isinstance(exc, StaleAuthentication) or (isinstance(exc, winrm.exceptions.WinRMTransportError) and exc.code == 400
+                                                and not (exc.response_text or "").strip()):
+        # An empty 400 is how WinRM refuses a message it cannot unseal (a new connection after an idle close):
+        # faults from WinRM or WMI come as HTTP 500 with a SOAP body, so an empty 400 or the 401 above were not processed.
+        failure = ConnectionFailure("%s no longer accepted this connection's authentication (it closes idle connections): "
+                                    "the request was refused unread" % address, host=host, operation=operation)
+        failure.unprocessed = True
+        return failure
     if isinstance(exc, winrm.exceptions.WinRMTransportError):
         info = _fault_in(exc.response_text)
         if info is not None:

@@ -7,7 +7,9 @@ Everything goes through one pywinrm ``Protocol`` (one requests session: one
 authenticated, keep-alive HTTP connection per host and task). Reads are retried
 with a short backoff on connection resets and ``w:InternalError``; method
 calls (Invoke) are never retried, because a repeated StopService/StartService
-must be decided by re-reading the state, not by resending.
+must be decided by re-reading the state, not by resending. The one exception, for
+reads and method calls alike: a message the host refused unread after closing the
+idle connection is sent once more after a fresh authentication (see ``_send``).
 """
 
 from __future__ import annotations
@@ -146,9 +148,17 @@ class WSManClient(object):
             raise connection.map_error(exc, self.settings, operation) from None
 
     def _send(self, message, operation, retry=True, pull=False):
-        """Send one message; reads (``retry``) are tried up to len(retry_delays) + 1 times on transient errors."""
+        """Send one message; reads (``retry``) are tried up to len(retry_delays) + 1 times on transient errors.
+
+        A message the host refused unread because it forgot the connection's authentication (idle connection closed:
+        HTTP 401 or an empty 400 on the new connection, ``unprocessed``) is sent once more after a fresh
+        authentication, a method call too: it never reached WMI. A connection reset after sending is not proof of
+        anything, so a method call is not repeated then (service_control re-reads the service and records the call).
+        """
         attempts = len(self.retry_delays) + 1 if retry else 1
-        for attempt in range(attempts):
+        attempt = 0
+        reauthenticated = False
+        while True:
             try:
                 return self._send_once(message, operation)
             except (ConnectionFailure, WSManFault) as exc:
@@ -156,10 +166,16 @@ class WSManClient(object):
                     # Retried or not (a method call is not), the next message must not reuse the broken session:
                     # the re-read after a dropped StopService would otherwise fail on a stale NTLM context.
                     self._reset_transport()
-                if attempt + 1 >= attempts or not self._retryable(exc, pull):
+                    if getattr(exc, "unprocessed", False):
+                        if reauthenticated:
+                            raise Port25Error("%s, again after a fresh authentication; nothing was processed" % exc.msg,
+                                              host=self.host, operation=operation) from None
+                        reauthenticated = True
+                        continue
+                attempt += 1
+                if attempt >= attempts or not self._retryable(exc, pull):
                     raise
-                time.sleep(self.retry_delays[attempt])
-        raise Port25Error("no attempt made", host=self.host, operation=operation)  # pragma: no cover - loop always returns/raises
+                time.sleep(self.retry_delays[attempt - 1])
 
     @staticmethod
     def _retryable(exc, pull=False):
