@@ -10,7 +10,7 @@ import time
 import pytest
 
 from ansible_collections.mailops.port25.plugins.module_utils import connection, wsman
-from ansible_collections.mailops.port25.tests.integration.helpers import KB_HOST, SCENARIO_DIR
+from ansible_collections.mailops.port25.tests.integration.helpers import KB_HOST, SCENARIO_DIR, adhoc, write_inventory
 
 ENUMERATE = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate"
 CHANGE_START_MODE = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_Service/ChangeStartMode"
@@ -61,3 +61,33 @@ def test_method_call_after_idle_close_is_processed_exactly_once(idle_lab):
     log = idle_lab.requests(KB_HOST)
     assert [r["action"] for r in log].count(CHANGE_START_MODE) == 1
     assert [r["auth"] for r in log].count("ntlm-authenticate") == 2
+
+
+# ------------------------------------------------------------------------------------------- MAILOPS_WINRM_HOST
+
+def test_env_host_refused_for_two_local_hosts(start_fleet, ansible_env, tmp_path):
+    lab = start_fleet("%s/%s.yml" % (SCENARIO_DIR, KB_HOST))
+    host = lab.hosts[KB_HOST]
+    env = dict(ansible_env, MAILOPS_WINRM_HOST=host["ansible_host"], MAILOPS_WINRM_PORT=str(host["ansible_port"]),
+               MAILOPS_WINRM_SCHEME=host["ansible_winrm_scheme"], MAILOPS_WINRM_USER=host["ansible_user"],
+               MAILOPS_WINRM_PASSWORD=host["ansible_password"])
+    inventory = write_inventory(tmp_path / "local.yml", {"mail-a": {"ansible_connection": "local"},
+                                                          "mail-b": {"ansible_connection": "local"}})
+    both = adhoc(env, tmp_path, inventory, "mailops.port25.conflict_info", None, pattern="windows")
+    assert sorted(both.results) == ["mail-a", "mail-b"]
+    assert both.rc != 0 and "mail-a | FAILED!" in both.stdout and "mail-b | FAILED!" in both.stdout
+    for name, result in both.results.items():
+        assert result["msg"].startswith(
+            "MAILOPS_WINRM_HOST (%s) names one Windows server, but 2 hosts of this play have no WinRM inventory settings "
+            "(mail-a, mail-b)" % host["ansible_host"]), (name, result)
+    assert wsman_requests(lab) == []   # refused before any request reached the server
+
+    one = adhoc(env, tmp_path, inventory, "mailops.port25.conflict_info", None, pattern="mail-a")
+    assert sorted(one.results) == ["mail-a"]
+    assert one.rc == 0 and "msg" not in one.results["mail-a"], one.results["mail-a"]
+    assert one.results["mail-a"]["compliant"] is False and one.results["mail-a"]["owner"]["services"] == ["IISADMIN", "SMTPSVC"]
+    assert wsman_requests(lab) != []
+
+
+def wsman_requests(lab):
+    return [r for r in lab.requests(KB_HOST) if r["action"]]
