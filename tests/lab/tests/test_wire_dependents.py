@@ -16,11 +16,11 @@ import pytest
 
 from ansible_collections.mailops.port25.plugins.module_utils import cim as collection_cim
 from ansible_collections.mailops.port25.plugins.module_utils import host_queries
-from winlab import model, scenario, wsman
+from winlab import model, scenario, soap, testing, wsman
 
 SCENARIOS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'scenarios')
 CIMV2 = 'http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/'
-NS = {'s': wsman.NS_S, 'a': wsman.NS_A, 'n': wsman.NS_N, 'w': wsman.NS_W,
+NS = {'s': soap.NS_S, 'a': soap.NS_A, 'n': soap.NS_N, 'w': soap.NS_W,
       'p': CIMV2 + 'Win32_DependentService', 'xsi': 'http://www.w3.org/2001/XMLSchema-instance'}
 ANONYMOUS = 'http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous'
 SERVICE_URI = CIMV2 + 'Win32_Service'
@@ -40,7 +40,7 @@ def host_fixture():
 
 
 def _enumerate(host, query):
-    reply = wsman.handle(host, wsman.request_envelope(wsman.ACT_ENUMERATE, CIMV2 + '*', wsman.enumerate_body(query)))
+    reply = wsman.handle(host, testing.request_envelope(soap.ACT_ENUMERATE, CIMV2 + '*', testing.enumerate_body(query)))
     assert reply.status == 200, reply.body[:800]
     root = ET.fromstring(reply.body)
     assert root.find('.//n:EnumerateResponse/w:EndOfSequence', NS) is not None
@@ -70,10 +70,10 @@ def test_typed_items_carry_references_as_eprs(host):
     assert first.get('{%s}type' % NS['xsi']) == 'p:Win32_DependentService_Type'
     assert [c.tag for c in first] == ['{%s}%s' % (NS['p'], n) for n in ('Antecedent', 'Dependent', 'TypeOfDependency')]
     antecedent = first.find('p:Antecedent', NS)
-    assert [c.tag for c in antecedent] == ['{%s}Address' % wsman.NS_A, '{%s}ReferenceParameters' % wsman.NS_A]
+    assert [c.tag for c in antecedent] == ['{%s}Address' % soap.NS_A, '{%s}ReferenceParameters' % soap.NS_A]
     assert antecedent.findtext('a:Address', namespaces=NS) == ANONYMOUS
     params = antecedent.find('a:ReferenceParameters', NS)
-    assert [c.tag for c in params] == ['{%s}ResourceURI' % wsman.NS_W, '{%s}SelectorSet' % wsman.NS_W]
+    assert [c.tag for c in params] == ['{%s}ResourceURI' % soap.NS_W, '{%s}SelectorSet' % soap.NS_W]
     assert params.findtext('w:ResourceURI', namespaces=NS) == SERVICE_URI
     assert _selector(antecedent) == [('Name', 'RpcSs')]
     assert _selector(first.find('p:Dependent', NS)) == [('Name', 'IISADMIN')]
@@ -88,7 +88,7 @@ def test_projection_gives_fragments_with_unqualified_reference_elements(host):
     _body, items = _enumerate(host, "SELECT Dependent, Antecedent FROM Win32_DependentService WHERE Dependent LIKE '%\"W3SVC\"'")
     assert len(items) == 1
     fragment = items[0]
-    assert fragment.tag == '{%s}XmlFragment' % wsman.NS_W
+    assert fragment.tag == '{%s}XmlFragment' % soap.NS_W
     assert [c.tag for c in fragment] == ['Antecedent', 'Dependent']
     assert _selector(fragment.find('Antecedent')) == [('Name', 'IISADMIN')]
     assert fragment.findtext('Dependent/a:ReferenceParameters/w:ResourceURI', namespaces=NS) == SERVICE_URI
@@ -110,8 +110,8 @@ def test_links_follow_the_host_not_the_scenario(host):
 
 def test_denied_class_is_access_denied(host):
     host.spec.faults['access_denied_classes'] = ['Win32_DependentService']
-    reply = wsman.handle(host, wsman.request_envelope(wsman.ACT_ENUMERATE, CIMV2 + '*',
-                                                      wsman.enumerate_body('SELECT * FROM Win32_DependentService')))
+    reply = wsman.handle(host, testing.request_envelope(soap.ACT_ENUMERATE, CIMV2 + '*',
+                                                      testing.enumerate_body('SELECT * FROM Win32_DependentService')))
     assert reply.status == 500
     assert collection_cim.fault_info(reply.body)['subcode'] == 'w:AccessDenied'
 
@@ -126,7 +126,7 @@ class LabClient:
 
     def enumerate(self, namespace, query):
         uri = collection_cim.resource_uri(namespace)
-        reply = wsman.handle(self.lab_host, wsman.request_envelope(wsman.ACT_ENUMERATE, uri, wsman.enumerate_body(query)))
+        reply = wsman.handle(self.lab_host, testing.request_envelope(soap.ACT_ENUMERATE, uri, testing.enumerate_body(query)))
         page = collection_cim.parse_enumeration(reply.body)
         assert page.finished
         return page.items

@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from winlab import model, scenario, wsman
+from winlab import model, scenario, soap, testing, wsman
 
 from ansible_collections.mailops.port25.tests.captures import capture_text, pypsrp_messages
 
@@ -25,8 +25,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SCENARIOS = os.path.join(os.path.dirname(HERE), 'scenarios')
 CIMV2 = 'http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/'
 STDCIMV2 = 'http://schemas.microsoft.com/wbem/wsman/1/wmi/root/standardcimv2/'
-NS = {'s': wsman.NS_S, 'a': wsman.NS_A, 'n': wsman.NS_N, 'w': wsman.NS_W, 'x': wsman.NS_X, 'rsp': wsman.NS_RSP,
-      'f': wsman.NS_F, 'xsi': 'http://www.w3.org/2001/XMLSchema-instance'}
+NS = {'s': soap.NS_S, 'a': soap.NS_A, 'n': soap.NS_N, 'w': soap.NS_W, 'x': soap.NS_X, 'rsp': soap.NS_RSP,
+      'f': soap.NS_F, 'xsi': 'http://www.w3.org/2001/XMLSchema-instance'}
 XSI_TYPE = '{%s}type' % NS['xsi']
 XSI_NIL = '{%s}nil' % NS['xsi']
 
@@ -55,12 +55,12 @@ def hostcapture_text():
 
 
 def call(host, action, uri, body='', **kwargs):
-    reply = wsman.handle(host, wsman.request_envelope(action, uri, body, **kwargs))
+    reply = wsman.handle(host, testing.request_envelope(action, uri, body, **kwargs))
     return reply, ET.fromstring(reply.body)
 
 
 def enumerate_call(host, wql_text, max_elements=32000, namespace=CIMV2, **kwargs):
-    return call(host, wsman.ACT_ENUMERATE, namespace + '*', wsman.enumerate_body(wql_text, max_elements=max_elements),
+    return call(host, soap.ACT_ENUMERATE, namespace + '*', testing.enumerate_body(wql_text, max_elements=max_elements),
                 **kwargs)
 
 
@@ -69,7 +69,7 @@ def pull_all(host, root, max_elements=32000, **kwargs):
     pages = []
     context = root.findtext('.//n:EnumerationContext', namespaces=NS)
     while context:
-        reply, root = call(host, wsman.ACT_PULL, CIMV2 + '*', wsman.pull_body(context, max_elements), **kwargs)
+        reply, root = call(host, soap.ACT_PULL, CIMV2 + '*', testing.pull_body(context, max_elements), **kwargs)
         assert reply.status == 200, reply.body[:800]
         pages.append(root)
         context = root.findtext('.//n:PullResponse/n:EnumerationContext', namespaces=NS)
@@ -140,27 +140,27 @@ def test_pull_pages_follow_the_capture_shape(host):
 def test_a_spent_context_is_refused(host):
     _reply, root = enumerate_call(host, 'select * from Win32_Service', max_elements=1)
     context = root.findtext('.//n:EnumerationContext', namespaces=NS)
-    reply, _root = call(host, wsman.ACT_PULL, CIMV2 + '*', wsman.pull_body(context, 5))
+    reply, _root = call(host, soap.ACT_PULL, CIMV2 + '*', testing.pull_body(context, 5))
     assert reply.status == 200
-    reply, again = call(host, wsman.ACT_PULL, CIMV2 + '*', wsman.pull_body(context, 5))
+    reply, again = call(host, soap.ACT_PULL, CIMV2 + '*', testing.pull_body(context, 5))
     assert reply.status == 500
     assert again.findtext('.//s:Subcode/s:Value', namespaces=NS) == 'n:InvalidEnumerationContext'
 
 
 def test_plain_enumerate_then_pull_and_release(host):
-    _reply, root = call(host, wsman.ACT_ENUMERATE, CIMV2 + '*',
-                        wsman.enumerate_body('select Name from Win32_Service', optimize=False))
-    assert child_tags(root.find('.//n:EnumerateResponse', NS)) == ['{%s}EnumerationContext' % wsman.NS_N]
+    _reply, root = call(host, soap.ACT_ENUMERATE, CIMV2 + '*',
+                        testing.enumerate_body('select Name from Win32_Service', optimize=False))
+    assert child_tags(root.find('.//n:EnumerateResponse', NS)) == ['{%s}EnumerationContext' % soap.NS_N]
     pages = pull_all(host, root, max_elements=100)
     assert len(pages) == 1 and len(items_of(pages[0])) == len(host.services)
-    _reply, root = call(host, wsman.ACT_ENUMERATE, CIMV2 + 'Win32_Process', wsman.enumerate_body(None, max_elements=2))
+    _reply, root = call(host, soap.ACT_ENUMERATE, CIMV2 + 'Win32_Process', testing.enumerate_body(None, max_elements=2))
     assert [i.get(XSI_TYPE) for i in items_of(root)] == ['p:Win32_Process_Type'] * 2
     context = root.findtext('.//n:EnumerationContext', namespaces=NS)
     release = '<wsen:Release><wsen:EnumerationContext>%s</wsen:EnumerationContext></wsen:Release>' % context
-    reply, root = call(host, wsman.ACT_RELEASE, CIMV2 + 'Win32_Process', release)
-    assert reply.status == 200 and root.findtext('.//a:Action', namespaces=NS) == wsman.NS_N + '/ReleaseResponse'
+    reply, root = call(host, soap.ACT_RELEASE, CIMV2 + 'Win32_Process', release)
+    assert reply.status == 200 and root.findtext('.//a:Action', namespaces=NS) == soap.NS_N + '/ReleaseResponse'
     assert list(root.find('s:Body', NS)) == [] and context not in host.enumerations
-    reply, root = call(host, wsman.ACT_RELEASE, CIMV2 + 'Win32_Process', release)
+    reply, root = call(host, soap.ACT_RELEASE, CIMV2 + 'Win32_Process', release)
     assert root.findtext('.//s:Subcode/s:Value', namespaces=NS) == 'n:InvalidEnumerationContext'
 
 
@@ -254,7 +254,7 @@ def test_tcp_connections_and_event_log(host):
 
 # ---------------------------------------------------------------------------------------------- Get and Invoke
 def test_get_answers_the_bare_instance_like_the_capture(host):
-    reply, root = call(host, wsman.ACT_GET, CIMV2 + 'Win32_Service', selectors={'Name': 'smtpsvc'})
+    reply, root = call(host, soap.ACT_GET, CIMV2 + 'Win32_Service', selectors={'Name': 'smtpsvc'})
     assert reply.status == 200
     capture = capture_root('climbe_getresponse_win32_logicaldisk.xml')
     assert root.findtext('s:Header/a:Action', namespaces=NS) == capture.findtext('s:Header/a:Action', namespaces=NS)
@@ -272,7 +272,7 @@ def test_invoke_answers_like_the_capture(host):
     assert reply.status == 200
     capture = capture_root('winrb_winrm_2013_spec_mock_invoke_1.xml')
     assert shape(root.find('s:Body', NS)) == (
-        '{%s}Body' % wsman.NS_S, (),
+        '{%s}Body' % soap.NS_S, (),
         (('{%sWin32_Service}StopService_OUTPUT' % CIMV2, (), (('{%sWin32_Service}ReturnValue' % CIMV2, (), ()),)),))
     theirs = list(capture.find('s:Body', NS))[0]
     assert [c.tag.split('}')[1] for c in theirs] == ['ReturnValue']
@@ -332,7 +332,7 @@ def test_bad_wql_is_the_real_cannot_process_filter(host, query):
 
 
 def test_missing_instance_is_the_real_not_found_fault(host):
-    reply, root = call(host, wsman.ACT_GET, CIMV2 + 'Win32_Process', selectors={'Handle': '29'})
+    reply, root = call(host, soap.ACT_GET, CIMV2 + 'Win32_Process', selectors={'Handle': '29'})
     assert reply.status == 500
     _fault_matches(root, 'omi_wsmanparser_get_notfound_fault_win2012r2.xml')
     assert root.findtext('.//{http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/__ExtendedStatus}ParameterInfo') == \
@@ -359,7 +359,7 @@ def test_old_os_has_no_standardcimv2(host):
                                                      ({'Colour': 'red'}, 'UnexpectedSelectors', '2150858843'),
                                                      ({'Name': 'SMTPSVC', 'Id': '1'}, 'UnexpectedSelectors', '2150858843')])
 def test_bad_selectors(host, selectors, detail, code):
-    reply, root = call(host, wsman.ACT_GET, CIMV2 + 'Win32_Service', selectors=selectors)
+    reply, root = call(host, soap.ACT_GET, CIMV2 + 'Win32_Service', selectors=selectors)
     assert reply.status == 500
     assert root.findtext('.//s:Subcode/s:Value', namespaces=NS) == 'w:InvalidSelectors'
     assert root.findtext('.//w:FaultDetail', namespaces=NS).endswith('/' + detail)
@@ -419,50 +419,50 @@ def test_unknown_action_and_header_problems(host):
     assert root.findtext('.//f:Message', namespaces=NS).endswith('invalid timeout field in the SOAP header: PT-1S. ')
     reply, root = enumerate_call(host, 'select * from Win32_Service', timeout='PT%sH' % ('9' * 5000))   # > int() digits
     assert root.findtext('.//s:Subcode/s:Value', namespaces=NS) == 'a:InvalidMessageInformationHeader'
-    reply, root = call(host, wsman.ACT_ENUMERATE, 'http://example.com/nothing', wsman.enumerate_body('select * from x'))
+    reply, root = call(host, soap.ACT_ENUMERATE, 'http://example.com/nothing', testing.enumerate_body('select * from x'))
     assert root.findtext('.//s:Subcode/s:Value', namespaces=NS) == 'a:DestinationUnreachable'
 
 
 # ---------------------------------------------------------------------------------------------- cmd shell
 def _shell(host, action, body='', **kwargs):
-    return call(host, action, wsman.SHELL_URI, body, **kwargs)
+    return call(host, action, soap.SHELL_URI, body, **kwargs)
 
 
 def test_cmd_shell_messages_match_the_pypsrp_capture(host):
     messages = [ET.fromstring(m['response']) for m in pypsrp_messages('pypsrp_test_winrs_standard.yml')]
     create, command, receive, signal, delete = messages
-    reply, root = _shell(host, wsman.ACT_CREATE, '<rsp:Shell><rsp:InputStreams>stdin</rsp:InputStreams>'
+    reply, root = _shell(host, soap.ACT_CREATE, '<rsp:Shell><rsp:InputStreams>stdin</rsp:InputStreams>'
                          '<rsp:OutputStreams>stdout stderr</rsp:OutputStreams></rsp:Shell>')
     assert shape(root) == shape(create)
     shell_id = root.findtext('.//rsp:ShellId', namespaces=NS)
     sel = {'ShellId': shell_id}
-    reply, root = _shell(host, wsman.ACT_COMMAND, '<rsp:CommandLine><rsp:Command>hostname</rsp:Command>'
+    reply, root = _shell(host, soap.ACT_COMMAND, '<rsp:CommandLine><rsp:Command>hostname</rsp:Command>'
                          '</rsp:CommandLine>', selectors=sel)
     assert shape(root) == shape(command)
     command_id = root.findtext('.//rsp:CommandId', namespaces=NS)
-    reply, root = _shell(host, wsman.ACT_RECEIVE, '<rsp:Receive><rsp:DesiredStream CommandId="%s">stdout stderr'
+    reply, root = _shell(host, soap.ACT_RECEIVE, '<rsp:Receive><rsp:DesiredStream CommandId="%s">stdout stderr'
                          '</rsp:DesiredStream></rsp:Receive>' % command_id, selectors=sel)
     assert shape(root) == shape(receive)
     assert base64.b64decode(root.findtext('.//rsp:Stream', namespaces=NS)) == b'EX55-SMTP\r\n'
     assert root.findtext('.//rsp:ExitCode', namespaces=NS) == '0'
-    reply, root = _shell(host, wsman.ACT_SIGNAL, '<rsp:Signal CommandId="%s"><rsp:Code>%s/signal/terminate</rsp:Code>'
-                         '</rsp:Signal>' % (command_id, wsman.NS_RSP), selectors=sel)
+    reply, root = _shell(host, soap.ACT_SIGNAL, '<rsp:Signal CommandId="%s"><rsp:Code>%s/signal/terminate</rsp:Code>'
+                         '</rsp:Signal>' % (command_id, soap.NS_RSP), selectors=sel)
     assert shape(root) == shape(signal)
-    reply, root = _shell(host, wsman.ACT_DELETE, selectors=sel)
+    reply, root = _shell(host, soap.ACT_DELETE, selectors=sel)
     assert shape(root) == shape(delete)
-    reply, root = _shell(host, wsman.ACT_COMMAND, '<rsp:CommandLine><rsp:Command>hostname</rsp:Command>'
+    reply, root = _shell(host, soap.ACT_COMMAND, '<rsp:CommandLine><rsp:Command>hostname</rsp:Command>'
                          '</rsp:CommandLine>', selectors=sel)
     assert reply.status == 500 and root.findtext('.//s:Subcode/s:Value', namespaces=NS) == 'w:InvalidSelectors'
 
 
 def _run(host, command, arguments=()):
-    _reply, root = _shell(host, wsman.ACT_CREATE, '<rsp:Shell/>')
+    _reply, root = _shell(host, soap.ACT_CREATE, '<rsp:Shell/>')
     sel = {'ShellId': root.findtext('.//rsp:ShellId', namespaces=NS)}
     args = ''.join('<rsp:Arguments>%s</rsp:Arguments>' % a for a in arguments)
-    _reply, root = _shell(host, wsman.ACT_COMMAND, '<rsp:CommandLine><rsp:Command>%s</rsp:Command>%s</rsp:CommandLine>'
+    _reply, root = _shell(host, soap.ACT_COMMAND, '<rsp:CommandLine><rsp:Command>%s</rsp:Command>%s</rsp:CommandLine>'
                           % (command, args), selectors=sel)
     command_id = root.findtext('.//rsp:CommandId', namespaces=NS)
-    _reply, root = _shell(host, wsman.ACT_RECEIVE, '<rsp:Receive><rsp:DesiredStream CommandId="%s">stdout stderr'
+    _reply, root = _shell(host, soap.ACT_RECEIVE, '<rsp:Receive><rsp:DesiredStream CommandId="%s">stdout stderr'
                           '</rsp:DesiredStream></rsp:Receive>' % command_id, selectors=sel)
     streams = {'stdout': b'', 'stderr': b''}
     for stream in root.findall('.//rsp:Stream', NS):
@@ -502,9 +502,9 @@ def test_shell_runs_what_ansible_raw_sends(host):
 
 
 def test_unknown_command_id_is_the_real_fault(host):
-    _reply, root = _shell(host, wsman.ACT_CREATE, '<rsp:Shell/>')
+    _reply, root = _shell(host, soap.ACT_CREATE, '<rsp:Shell/>')
     sel = {'ShellId': root.findtext('.//rsp:ShellId', namespaces=NS)}
-    reply, root = _shell(host, wsman.ACT_RECEIVE, '<rsp:Receive><rsp:DesiredStream CommandId="ABC">stdout'
+    reply, root = _shell(host, soap.ACT_RECEIVE, '<rsp:Receive><rsp:DesiredStream CommandId="ABC">stdout'
                          '</rsp:DesiredStream></rsp:Receive>', selectors=sel)
     assert reply.status == 500
     theirs = [m['response'] for m in pypsrp_messages('pypsrp_test_winrs_bad_cmd_id.yml') if 'Fault' in m['response']]
@@ -518,7 +518,7 @@ def test_hostile_requests_never_crash_or_change_state(host):
     big = ' OR '.join("Name = 'svc%05d'" % i for i in range(6000)) + " OR Name = 'SMTPSVC'"
     reply, root = enumerate_call(host, 'select Name from Win32_Service where ' + big)
     assert reply.status == 200 and [i.findtext('Name') for i in items_of(root)] == ['SMTPSVC']
-    valid = wsman.request_envelope(CIMV2 + 'Win32_Service/StopService', CIMV2 + 'Win32_Service',
+    valid = testing.request_envelope(CIMV2 + 'Win32_Service/StopService', CIMV2 + 'Win32_Service',
                                    selectors={'Name': 'SMTPSVC'}).decode('utf-8')
     hostile = [
         valid.replace('SMTPSVC', "SMTPSVC' OR Name LIKE '%"),                  # injection through a selector
@@ -537,11 +537,11 @@ def test_hostile_requests_never_crash_or_change_state(host):
 
 def test_concurrent_requests_on_one_host_stay_consistent(host):
     """Threads mixing reads and SCM calls: every answer is a valid envelope and the model ends consistent."""
-    stop = wsman.request_envelope(CIMV2 + 'Win32_Service/StopService', CIMV2 + 'Win32_Service',
+    stop = testing.request_envelope(CIMV2 + 'Win32_Service/StopService', CIMV2 + 'Win32_Service',
                                   selectors={'Name': 'W3SVC'})
-    start = wsman.request_envelope(CIMV2 + 'Win32_Service/StartService', CIMV2 + 'Win32_Service',
+    start = testing.request_envelope(CIMV2 + 'Win32_Service/StartService', CIMV2 + 'Win32_Service',
                                    selectors={'Name': 'W3SVC'})
-    read = wsman.request_envelope(wsman.ACT_ENUMERATE, CIMV2 + '*', wsman.enumerate_body('select * from Win32_Service'))
+    read = testing.request_envelope(soap.ACT_ENUMERATE, CIMV2 + '*', testing.enumerate_body('select * from Win32_Service'))
     statuses = []
 
     def worker(bodies):

@@ -31,7 +31,7 @@ import xml.etree.ElementTree as ET
 
 import yaml
 
-from winlab import kdc, reqlog, wsman
+from winlab import kdc, reqlog, soap
 
 LAB_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXIT_LISTEN = 3     # cli.EXIT_LISTEN: a port was taken between picking it and binding it
@@ -309,8 +309,7 @@ LAB_PASSWORD = 'Lab-Passw0rd!'
 CIMV2 = 'http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/'
 STDCIMV2 = 'http://schemas.microsoft.com/wbem/wsman/1/wmi/root/standardcimv2/'
 SERVICE = CIMV2 + 'Win32_Service'
-NS = {'n': wsman.NS_N, 'w': wsman.NS_W, 'svc': SERVICE + '/', 'ev': CIMV2 + 'Win32_NTLogEvent'}
-WQL_DIALECT = 'http://schemas.microsoft.com/wbem/wsman/1/WQL'
+NS = {'n': soap.NS_N, 'w': soap.NS_W, 'svc': SERVICE + '/', 'ev': CIMV2 + 'Win32_NTLogEvent'}
 
 
 # a small Exchange 5.5 host: enough services for the transport tests, SMTPSVC holding port 25
@@ -344,25 +343,11 @@ def write_scenario(path, hosts, defaults=None):
     return path
 
 
-def enumerate_envelope(to, resource_uri, wql=None, max_envelope=512000, message_id='uuid:00000000-0000-0000-0000-000000000001'):
+def enumerate_envelope(to, resource_uri, wql=None, max_envelope=512000,
+                       message_id='uuid:00000000-0000-0000-0000-000000000001'):
     """A WS-Enumeration Enumerate request as pywinrm users build it (OptimizeEnumeration, optional WQL filter)."""
-    flt = ''
-    if wql is not None:
-        flt = '<wsman:Filter Dialect="%s">%s</wsman:Filter>' % (WQL_DIALECT, _xml_escape(wql))
-    return (
-        '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
-        'xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing" '
-        'xmlns:wsman="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" '
-        'xmlns:wsen="http://schemas.xmlsoap.org/ws/2004/09/enumeration"><s:Header>'
-        '<wsa:To>%s</wsa:To><wsman:ResourceURI s:mustUnderstand="true">%s</wsman:ResourceURI>'
-        '<wsa:ReplyTo><wsa:Address s:mustUnderstand="true">'
-        'http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</wsa:Address></wsa:ReplyTo>'
-        '<wsa:Action s:mustUnderstand="true">http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate</wsa:Action>'
-        '<wsman:MaxEnvelopeSize s:mustUnderstand="true">%d</wsman:MaxEnvelopeSize>'
-        '<wsa:MessageID>%s</wsa:MessageID><wsman:OperationTimeout>PT20S</wsman:OperationTimeout></s:Header>'
-        '<s:Body><wsen:Enumerate><wsman:OptimizeEnumeration/><wsman:MaxElements>32000</wsman:MaxElements>%s'
-        '</wsen:Enumerate></s:Body></s:Envelope>'
-        % (_xml_escape(to), _xml_escape(resource_uri), max_envelope, message_id, flt))
+    return request_envelope(soap.ACT_ENUMERATE, resource_uri, enumerate_body(wql), message_id=message_id,
+                            max_envelope=max_envelope, timeout='PT20S', to=to).decode('utf-8')
 
 
 def dmtf(epoch):
@@ -383,11 +368,11 @@ class ServiceClient:
         return cls(lambda body: ET.fromstring(protocol.send_message(body.decode('utf-8'))))
 
     def items(self, namespace, query):
-        root = self.send(wsman.request_envelope(wsman.ACT_ENUMERATE, namespace + '*', wsman.enumerate_body(query)))
+        root = self.send(request_envelope(soap.ACT_ENUMERATE, namespace + '*', enumerate_body(query)))
         found = list(root.find('.//n:EnumerateResponse/w:Items', NS))
         context = root.findtext('.//n:EnumerateResponse/n:EnumerationContext', namespaces=NS)
         while context:
-            root = self.send(wsman.request_envelope(wsman.ACT_PULL, namespace + '*', wsman.pull_body(context)))
+            root = self.send(request_envelope(soap.ACT_PULL, namespace + '*', pull_body(context)))
             found.extend(root.find('.//n:PullResponse/n:Items', NS))
             context = root.findtext('.//n:PullResponse/n:EnumerationContext', namespaces=NS)
         return found
@@ -398,7 +383,7 @@ class ServiceClient:
         return {c.tag: c.text for c in item}
 
     def invoke(self, method, name, body=''):
-        root = self.send(wsman.request_envelope(SERVICE + '/' + method, SERVICE, body, selectors={'Name': name}))
+        root = self.send(request_envelope(SERVICE + '/' + method, SERVICE, body, selectors={'Name': name}))
         return int(root.findtext('.//{%s}ReturnValue' % SERVICE))
 
     def change_start_mode(self, name, mode):
@@ -414,10 +399,6 @@ class ServiceClient:
     def listeners(self, port):
         query = 'SELECT LocalPort, OwningProcess FROM MSFT_NetTCPConnection WHERE LocalPort = %d AND State = 2' % port
         return sorted({int(i.findtext('OwningProcess')) for i in self.items(STDCIMV2, query)})
-
-
-def _xml_escape(text):
-    return text.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;').replace('"', '&quot;')
 
 
 def pywinrm_protocol(lab, name, **overrides):
@@ -437,3 +418,40 @@ def pywinrm_protocol(lab, name, **overrides):
         kwargs['ca_trust_path'] = host['ansible_winrm_ca_trust_path']
     kwargs.update(overrides)
     return winrm.protocol.Protocol(**kwargs)
+
+
+# ------------------------------------------------------------------------------------------------ request builders
+def request_envelope(action, resource_uri, body='', selectors=None, message_id=None, max_envelope=153600,
+                     timeout='PT60S', to='http://127.0.0.1:5985/wsman', options=None):
+    """A request in the shape pywinrm sends (its prefixes: s/wsa/wsman), for tests, benchmarks and demos."""
+    sel = ''
+    if selectors:
+        sel = '<wsman:SelectorSet>%s</wsman:SelectorSet>' % ''.join(
+            '<wsman:Selector Name="%s">%s</wsman:Selector>' % (soap.esc(k), soap.esc(v)) for k, v in selectors.items())
+    opt = ''
+    if options:
+        opt = '<wsman:OptionSet>%s</wsman:OptionSet>' % ''.join(
+            '<wsman:Option Name="%s">%s</wsman:Option>' % (soap.esc(k), soap.esc(v)) for k, v in options.items())
+    return ('<s:Envelope xmlns:s="%s" xmlns:wsa="%s" xmlns:wsman="%s" xmlns:wsen="%s" xmlns:rsp="%s"><s:Header>'
+            '<wsa:To>%s</wsa:To><wsa:ReplyTo><wsa:Address s:mustUnderstand="true">%s</wsa:Address></wsa:ReplyTo>'
+            '<wsman:MaxEnvelopeSize s:mustUnderstand="true">%d</wsman:MaxEnvelopeSize><wsa:MessageID>%s'
+            '</wsa:MessageID><wsman:Locale s:mustUnderstand="false" xml:lang="en-US"/><wsman:OperationTimeout>%s'
+            '</wsman:OperationTimeout><wsman:ResourceURI s:mustUnderstand="true">%s</wsman:ResourceURI>'
+            '<wsa:Action s:mustUnderstand="true">%s</wsa:Action>%s%s</s:Header><s:Body>%s</s:Body></s:Envelope>'
+            % (soap.NS_S, soap.NS_A, soap.NS_W, soap.NS_N, soap.NS_RSP, soap.esc(to), soap.ANONYMOUS, max_envelope,
+               message_id or 'uuid:' + soap.new_uuid(), timeout, soap.esc(resource_uri), soap.esc(action), sel, opt, body)).encode('utf-8')
+
+
+def enumerate_body(wql_text=None, optimize=True, max_elements=32000):
+    """<wsen:Enumerate> with the WQL filter and OptimizeEnumeration/MaxElements as the collection sends them."""
+    parts = []
+    if optimize:
+        parts.append('<wsman:OptimizeEnumeration/><wsman:MaxElements>%d</wsman:MaxElements>' % max_elements)
+    if wql_text is not None:
+        parts.append('<wsman:Filter Dialect="%s">%s</wsman:Filter>' % (soap.WQL_DIALECT, soap.esc(wql_text)))
+    return '<wsen:Enumerate>%s</wsen:Enumerate>' % ''.join(parts)
+
+
+def pull_body(context, max_elements=32000):
+    return ('<wsen:Pull><wsen:EnumerationContext>%s</wsen:EnumerationContext><wsen:MaxElements>%d</wsen:MaxElements>'
+            '</wsen:Pull>' % (soap.esc(context), max_elements))
