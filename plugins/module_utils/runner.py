@@ -56,6 +56,20 @@ def failure(exc):
     return {"failed": True, "changed": bool(made), "msg": str(exc), "error": exc.details()}
 
 
+def with_replaced_characters(result, client):
+    """The feature's result, plus ``replaced_characters`` and a warning for each class and property in which the host
+    sent characters XML cannot carry (shown as U+FFFD): the answer is used, and the operator knows what was altered."""
+    replaced = getattr(client, "replaced_characters", lambda: [])()
+    if not replaced:
+        return result
+    result = dict(result or {})
+    result["replaced_characters"] = replaced
+    result["warnings"] = list(result.get("warnings") or []) + [
+        "%s.%s: %d value(s) held characters XML cannot carry (control characters); they are shown as U+FFFD"
+        % (entry["class"], entry["property"], entry["values"]) for entry in replaced]
+    return result
+
+
 def execute(feature, params, check_mode=False, diff=False, client_factory=None):
     """Validate connection settings, open the client, run the feature, close. Always returns a dict."""
     settings = None
@@ -69,7 +83,7 @@ def execute(feature, params, check_mode=False, diff=False, client_factory=None):
         with kerberos.ticket(settings):
             client = (client_factory or WSManClient)(settings)
             try:
-                result = feature.run(client, params, check_mode=check_mode, diff=diff)
+                result = with_replaced_characters(feature.run(client, params, check_mode=check_mode, diff=diff), client)
             finally:
                 client.close()
     except Port25Error as exc:

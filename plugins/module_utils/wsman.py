@@ -111,6 +111,7 @@ class WSManClient(object):
         self.settings = settings
         self.host = settings.host
         self.request_count = 0
+        self._replaced = {}
         self._protocol = protocol if protocol is not None else connection.create_protocol(settings)
         self._to = settings.endpoint
         # Count every message pywinrm's own shell helpers send, too.
@@ -214,7 +215,7 @@ class WSManClient(object):
         data = self._send(self.envelope(ACTION_ENUMERATE, resource, body), operation)
         received = len(data)
         page = self._parsed(cim.parse_enumeration, data, operation, hint)
-        items = list(page.items)
+        items = self._noted(page.items)
         pages = 1
         while not page.finished:
             over = self._over_budget(received, pages, byte_budget, max_pages, hint)
@@ -230,7 +231,7 @@ class WSManClient(object):
                 raise
             received += len(data)
             page = self._parsed(cim.parse_enumeration, data, operation, hint)
-            items.extend(page.items)
+            items.extend(self._noted(page.items))
             pages += 1
         if received > byte_budget:
             raise ProtocolError(self._over_budget(received, pages, byte_budget, None, hint), host=self.host, operation=operation)
@@ -247,6 +248,18 @@ class WSManClient(object):
             return ("%s exceeded the limit of %d pages (%d bytes so far); a real host never pages this long, so the host "
                     "is broken or hostile: gave up" % (what, max_pages, received))
         return None
+
+    def _noted(self, items):
+        """``items`` (a list) without cim.REPLACED_KEY, which is counted per class and property instead."""
+        for item in items:
+            for name in item.pop(cim.REPLACED_KEY, ()):
+                key = (item.get("__class__") or "?", name)
+                self._replaced[key] = self._replaced.get(key, 0) + 1
+        return list(items)
+
+    def replaced_characters(self):
+        """[{class, property, values}]: values read so far in which characters XML cannot carry became U+FFFD."""
+        return [{"class": cls, "property": name, "values": count} for (cls, name), count in sorted(self._replaced.items())]
 
     def _parsed(self, parse, data, operation, *args):
         """``parse(data, *args)``; a parse error or a fault in the answer names this host and operation."""
@@ -274,7 +287,7 @@ class WSManClient(object):
         resource = cim.resource_uri(namespace, class_name)
         operation = "get %s" % class_name
         data = self._send(self.envelope(ACTION_GET, resource, "", selectors), operation)
-        return self._parsed(cim.parse_get, data, operation, class_name)
+        return self._noted([self._parsed(cim.parse_get, data, operation, class_name)])[0]
 
     def invoke(self, namespace, class_name, method, selectors, params=None):
         """Call a WMI method; returns the output parameters (e.g. {'ReturnValue': '0'}). Never retried."""

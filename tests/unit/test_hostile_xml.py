@@ -45,6 +45,14 @@ def test_dtd_refused_in_every_encoding(label, data, codec):
                                  % codec), label
 
 
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_dtd_refused_in_utf16_without_declaration(codec):
+    # expat reads a document that starts with '<' and a zero byte as UTF-16 even without BOM or declaration
+    data = ENTITY_DOC.split("?>", 1)[1].encode(codec)
+    with pytest.raises(ProtocolError, match=r"^the response contains a DTD \(in %s\)" % codec.upper()):
+        cim.parse_xml(data)
+
+
 def test_dtd_refused_in_utf8_and_text():
     for data in ((ENTITY_DOC % "UTF-8").encode("utf-8"), ENTITY_DOC % "UTF-8"):
         with pytest.raises(ProtocolError, match=r"^the response contains a DTD, which WS-Management never sends"):
