@@ -12,6 +12,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.mailops.port25.plugins.module_utils import connection, kerberos
 from ansible_collections.mailops.port25.plugins.module_utils.errors import MissingDependency, Port25Error
+from ansible_collections.mailops.port25.plugins.module_utils.text import printable_data
 from ansible_collections.mailops.port25.plugins.module_utils.wsman import WSManClient
 
 # Feature attribute -> AnsibleModule / ArgumentSpecValidator keyword, with the connection rules merged in.
@@ -71,7 +72,10 @@ def with_replaced_characters(result, client):
 
 
 def execute(feature, params, check_mode=False, diff=False, client_factory=None):
-    """Validate connection settings, open the client, run the feature, close. Always returns a dict."""
+    """Validate connection settings, open the client, run the feature, close. Always returns a dict.
+
+    Control and bidi characters in it are escaped (text.printable): the result is shown, never parsed back.
+    """
     settings = None
     try:
         settings = connection.settings_from_params(params)
@@ -87,19 +91,20 @@ def execute(feature, params, check_mode=False, diff=False, client_factory=None):
             finally:
                 client.close()
     except Port25Error as exc:
-        return failure(exc)
+        return printable_data(failure(exc))
     except Exception as exc:  # a bug must still come back as a task failure, never as a password-bearing traceback
-        return {
+        return printable_data({
             "failed": True,
             "changed": False,
             "msg": connection.scrub("unexpected error: %s: %s" % (type(exc).__name__, exc), settings),
             "exception": connection.scrub(traceback.format_exc(), settings),
-        }
+        })
     result = dict(result or {})
     result.setdefault("changed", False)
     if not diff:
         result.pop("diff", None)
-    return result
+    # Every string a host sent (names, messages, errors) is shown to a person: the terminal, the report, AWX.
+    return printable_data(result)
 
 
 def module_main(feature):

@@ -38,6 +38,11 @@ def connection_name(task_vars, task):
     return str(name).rpartition(".")[2]
 
 
+def failed(msg):
+    """The action's own failure result; its message may quote a variable's value, so it is made printable too."""
+    return {"failed": True, "changed": False, "msg": printable(msg)}
+
+
 def shared_env_host(env_host, hosts):
     """Why ``MAILOPS_WINRM_HOST`` must not be used for ``hosts`` (the play's hosts that would take it), or None.
 
@@ -185,7 +190,7 @@ class FeatureAction(ActionBase):
             inventory = self._inventory_options(task_vars)
             defaults = self._task_defaults(task_vars)
         except AnsibleError as exc:
-            return {"failed": True, "changed": False, "msg": str(exc)}
+            return failed(str(exc))
         for option in self._consumed_args():
             args.pop(option, None)
         for option, value in list(inventory.items()) + list(defaults.items()):
@@ -196,7 +201,7 @@ class FeatureAction(ActionBase):
         except AnsibleError as exc:
             problem = str(exc)
         if problem:
-            return {"failed": True, "changed": False, "msg": self._with_origins(problem, args)}
+            return failed(self._with_origins(problem, args))
 
         validator = ArgumentSpecValidator(spec, **runner.validation_rules(feature))
         validated = validator.validate(args)
@@ -208,8 +213,7 @@ class FeatureAction(ActionBase):
                 if isinstance(error, UnsupportedError):
                     text = "Unsupported parameters for (%s) module: %s" % (self._task.action, text)
                 messages.append(text)
-            return remove_values({"failed": True, "changed": False, "msg": self._with_origins("; ".join(messages), args)},
-                                 no_log_values)
+            return remove_values(failed(self._with_origins("; ".join(messages), args)), no_log_values)
 
         if not connection.HAS_WINRM:
             return {"failed": True, "changed": False,

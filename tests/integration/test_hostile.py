@@ -1,16 +1,20 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the mailops.port25 project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What Windows and hostile hosts send, against the lab: an idle connection closed by the host."""
+"""What Windows and hostile hosts send, against the lab: an idle connection closed by the host, control and bidi
+characters in host data, the MAILOPS_WINRM_HOST fallback for several hosts."""
 
 from __future__ import annotations
 
+import json
+import os
 import time
 
 import pytest
 
 from ansible_collections.mailops.port25.plugins.module_utils import connection, wsman
-from ansible_collections.mailops.port25.tests.integration.helpers import KB_HOST, SCENARIO_DIR, adhoc, write_inventory
+from ansible_collections.mailops.port25.tests.integration.helpers import (
+    KB_HOST, SCENARIO_DIR, adhoc, collection_playbook, fleet, renamed, scenario_hosts, write_inventory)
 
 ENUMERATE = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate"
 CHANGE_START_MODE = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_Service/ChangeStartMode"
@@ -91,3 +95,62 @@ def test_env_host_refused_for_two_local_hosts(start_fleet, ansible_env, tmp_path
 
 def wsman_requests(lab):
     return [r for r in lab.requests(KB_HOST) if r["action"]]
+
+
+# ------------------------------------------------------------------------------------------- hostile characters
+
+UNKNOWN_OWNER = "ex55-unknown-owner"
+# The unknown program on port 25, renamed: a control character (XML cannot carry it), a bidi override and a C1 CSI.
+HOSTILE_NAMES = {"ctl-owner": "mail\x01relay.exe", "bidi-owner": "gnp\u202e.exe", "csi-owner": "mail\x9b2Jrelay.exe"}
+SHOWN = {"ctl-owner": "mail\ufffdrelay.exe", "bidi-owner": "gnp\\u202e.exe", "csi-owner": "mail\\u009b2Jrelay.exe"}
+UNSAFE = ("\x01", "\u202e", "\x9b")
+
+
+def hostile_host(name):
+    host = renamed(scenario_hosts(UNKNOWN_OWNER)[0], name)
+    for process in host["processes"]:
+        if process["name"] == "mailrelay.exe":
+            process["name"] = HOSTILE_NAMES[name]
+    return host
+
+
+@pytest.fixture(name="hostile_lab", scope="module")
+def _hostile_lab(tmp_path_factory):
+    base = tmp_path_factory.mktemp("hostile-chars")
+    with fleet(base, [hostile_host(name) for name in HOSTILE_NAMES]) as lab:
+        yield lab, base
+
+
+def test_conflict_info_survives_and_neutralises_host_characters(hostile_lab, ansible_env, tmp_path):
+    lab, _base = hostile_lab
+    run = adhoc(ansible_env, tmp_path, lab.inventory_path, "mailops.port25.conflict_info", None, pattern="windows")
+    assert run.rc == 0, run.stdout + run.stderr
+    for name, shown in SHOWN.items():
+        result = run.results[name]
+        assert result["owner"]["kind"] == "other" and result["owner"]["process"] == shown, (name, result["owner"])
+        assert [f["code"] for f in result["findings"] if f["severity"] == "error"][0] == "PORT_HELD_BY_OTHER"
+    # The control character is flagged where it was found (the result names class and property, and warns).
+    assert run.results["ctl-owner"]["replaced_characters"] == [{"class": "Win32_Process", "property": "Name", "values": 1}]
+    assert "[WARNING]: Win32_Process.Name: 1 value(s) held characters XML cannot carry" in run.stderr, run.stderr
+    assert "replaced_characters" not in run.results["bidi-owner"]
+    # Nothing unsafe reaches the terminal, whatever the callback prints.
+    assert not any(char in run.stdout + run.stderr for char in UNSAFE)
+
+
+def test_report_html_and_junit_show_them_neutralised(hostile_lab, tmp_path):
+    lab, _base = hostile_lab
+    run = collection_playbook("compliance", lab.inventory_path, tmp_path, "report")
+    assert run.recap and all(run.recap[name]["failed"] == 0 for name in HOSTILE_NAMES), run.output
+    hosts = run.hosts()
+    assert dict((name, hosts[name]["before"]["owner"]["process"]) for name in HOSTILE_NAMES) == SHOWN
+    documents = {}
+    for file_name in ("port25-report.html", "port25-report.xml", "port25-report.json"):
+        with open(os.path.join(run.report_dir, file_name), encoding="utf-8") as handle:
+            documents[file_name] = handle.read()
+    for file_name, text in documents.items():
+        assert not any(char in text for char in UNSAFE), file_name
+    # The JUnit file names the owner in the failing test case's message; the HTML's data holds the owner text.
+    assert "gnp\\u202e.exe" in documents["port25-report.xml"] and "mail\ufffdrelay.exe" in documents["port25-report.xml"]
+    assert "gnp\\\\u202e.exe" in documents["port25-report.html"]
+    assert not any(char in run.output for char in UNSAFE)
+    json.loads(documents["port25-report.json"])
