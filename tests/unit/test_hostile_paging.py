@@ -112,7 +112,7 @@ class HostileHandler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             chunk = b"x" * 65536
             try:
-                for _ in range(1600):   # 100 MB if nobody stops reading
+                while self.server.sent < 100 * 1024 * 1024:   # 100 MB if nobody stops reading
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                     self.server.sent += len(chunk)
                 self.wfile.write(b"0\r\n\r\n")

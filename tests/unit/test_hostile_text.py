@@ -14,6 +14,7 @@ from ansible_collections.mailops.port25.tests.unit.test_action import Recorder, 
 from ansible_collections.mailops.port25.tests.unit.test_report_write import run as run_report_write
 from ansible_collections.mailops.port25.tests.unit.test_runner import PARAMS, FakeClient, make_feature
 
+
 @pytest.fixture(autouse=True)
 def _instances():
     FakeClient.instances = []
