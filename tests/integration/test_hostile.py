@@ -75,8 +75,8 @@ def test_env_host_refused_for_two_local_hosts(start_fleet, ansible_env, tmp_path
     env = dict(ansible_env, MAILOPS_WINRM_HOST=host["ansible_host"], MAILOPS_WINRM_PORT=str(host["ansible_port"]),
                MAILOPS_WINRM_SCHEME=host["ansible_winrm_scheme"], MAILOPS_WINRM_USER=host["ansible_user"],
                MAILOPS_WINRM_PASSWORD=host["ansible_password"])
-    inventory = write_inventory(tmp_path / "local.yml", {"mail-a": {"ansible_connection": "local"},
-                                                          "mail-b": {"ansible_connection": "local"}})
+    local = {"ansible_connection": "local"}
+    inventory = write_inventory(tmp_path / "local.yml", {"mail-a": dict(local), "mail-b": dict(local)})
     both = adhoc(env, tmp_path, inventory, "mailops.port25.conflict_info", None, pattern="windows")
     assert sorted(both.results) == ["mail-a", "mail-b"]
     assert both.rc != 0 and "mail-a | FAILED!" in both.stdout and "mail-b | FAILED!" in both.stdout
