@@ -7,18 +7,14 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.mailops.port25.plugins.module_utils import connection, runner
 from ansible_collections.mailops.port25.plugins.plugin_utils import action
 
-from ansible_collections.mailops.port25.tests.unit.test_action import FakeClient, Recorder, WINRM_HOST, run
+from ansible_collections.mailops.port25.tests.unit.test_action import (  # pylint: disable=unused-import
+    FakeClient, Recorder, WINRM_HOST, fake_client, run)
 
 
 @pytest.fixture(autouse=True)
-def fake_client(monkeypatch):
-    FakeClient.instances = []
-    monkeypatch.setattr(runner, "WSManClient", FakeClient)
-    for name in list(connection.WINRM_ARGSPEC):
-        monkeypatch.delenv("MAILOPS_WINRM_" + name[6:].upper(), raising=False)
+def env_credentials(fake_client, monkeypatch):  # pylint: disable=unused-argument  # test_action's fixture runs first
     monkeypatch.setenv("MAILOPS_WINRM_USER", "lab\\admin")
     monkeypatch.setenv("MAILOPS_WINRM_PASSWORD", "env-password")
 
