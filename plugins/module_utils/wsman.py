@@ -290,7 +290,10 @@ class WSManClient(object):
         return self._noted([self._parsed(cim.parse_get, data, operation, class_name)])[0]
 
     def invoke(self, namespace, class_name, method, selectors, params=None):
-        """Call a WMI method; returns the output parameters (e.g. {'ReturnValue': '0'}). Never retried."""
+        """Call a WMI method; returns the output parameters (e.g. {'ReturnValue': '0'}).
+
+        Never retried, except once when the host refused it unread (see ``_send``).
+        """
         namespace = validate_namespace(namespace)
         identifier(class_name, "WMI class name")
         identifier(method, "WMI method name")
