@@ -12,11 +12,12 @@ import requests
 import urllib3
 import winrm.exceptions
 
-from ansible_collections.mailops.port25.plugins.module_utils import connection, wsman
+from ansible_collections.mailops.port25.plugins.module_utils import connection, service_control as sc, wsman
 from ansible_collections.mailops.port25.plugins.module_utils.errors import ConnectionFailure, Port25Error
 
 from ansible_collections.mailops.port25.tests.captures import read_capture
 from ansible_collections.mailops.port25.tests.unit.conftest import FakeProtocol
+from ansible_collections.mailops.port25.tests.unit.test_service_control import FakeClock, kb_host
 
 SERVICES_2003 = "txwinrm_server_2003_Win32_Service_star_000.xml"
 INVOKE = "winrb_winrm_2013_spec_mock_invoke_1.xml"
@@ -114,3 +115,17 @@ def test_401_on_a_sealed_session_raises_stale_authentication(settings):
 def test_other_answers_go_to_the_library(settings, status, ctype):
     # An unsealed body (NTLM over HTTPS) may be resent as it is: the library's own handshake does that.
     assert authenticated(settings)._answer(response(status, ctype)) == ("library handshake", status)
+
+
+# ------------------------------------------------------------------------------------------- what the caller records
+
+def test_refused_unread_twice_is_a_plain_failure_not_an_accepted_call():
+    """Proven not processed: service_control does not take it for 'no answer' (which would re-read and may record)."""
+    scm = kb_host()
+    scm.raises["StopService"] = Port25Error("refused unread, again after a fresh authentication; nothing was processed",
+                                            host="mail01", operation="invoke Win32_Service.StopService")
+    with pytest.raises(Port25Error) as caught:
+        sc.stop(scm, "SMTPSVC", FakeClock().deadline(60))
+    assert type(caught.value) is Port25Error and not getattr(caught.value, "accepted", False)
+    assert [call[0] for call in scm.calls] == ["StopService"]
+    assert scm.services["smtpsvc"]["State"] == "Running"
