@@ -45,8 +45,11 @@ def test_illegal_characters_replaced_and_flagged(spelled, shown):
     assert len(page.items) == 50
 
 
-def test_legal_references_and_controls_are_kept():
-    page = cim.parse_enumeration(hostile(b"A&#x9;B&#xD;C&#10;D&#xE9;\tE"))
+@pytest.mark.parametrize("codec", ["utf-8", "utf-16"])
+def test_legal_references_and_controls_are_kept(codec):
+    data = hostile(b"A&#x9;B&#xD;C&#10;D&#xE9;\tE").decode("utf-8").encode(codec)
+    assert cim._parse(data)[1] == 0   # nothing counted as replaced
+    page = cim.parse_enumeration(data)
     item = [i for i in page.items if i["Name"] == "AppIDSvc"][0]
     assert item["DisplayName"] == "A\tB\rC\nD\u00e9\tE" and cim.REPLACED_KEY not in item
 
