@@ -129,10 +129,11 @@ def _legal_characters(data, codec):
         text, refs = _illegal_references(_CHAR_REF, text, "&#xFFFD;")
         return (text.encode(codec, "surrogatepass") if raw or refs else data), raw + refs
     raw = refs = 0
-    # translate() and two substring tests take a twentieth of the regular expression's time on a clean answer.
-    if len(data.translate(None, _C0_BYTES)) != len(data) or b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data:
+    # On a clean answer translate() and one-byte tests (memchr) take a tenth of the regular expressions' time.
+    if len(data.translate(None, _C0_BYTES)) != len(data) or \
+            (b"\xef" in data and (b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data)):
         data, raw = _ILLEGAL_RAW_BYTES.subn(REPLACEMENT.encode("utf-8"), data)
-    if b"&#" in data:
+    if b"#" in data and b"&#" in data:
         data, refs = _illegal_references(_CHAR_REF_BYTES, data, b"&#xFFFD;")
     return data, raw + refs
 
