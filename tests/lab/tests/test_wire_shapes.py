@@ -519,7 +519,7 @@ def test_hostile_requests_never_crash_or_change_state(host):
     reply, root = enumerate_call(host, 'select Name from Win32_Service where ' + big)
     assert reply.status == 200 and [i.findtext('Name') for i in items_of(root)] == ['SMTPSVC']
     valid = testing.request_envelope(CIMV2 + 'Win32_Service/StopService', CIMV2 + 'Win32_Service',
-                                   selectors={'Name': 'SMTPSVC'}).decode('utf-8')
+                                     selectors={'Name': 'SMTPSVC'}).decode('utf-8')
     hostile = [
         valid.replace('SMTPSVC', "SMTPSVC' OR Name LIKE '%"),                  # injection through a selector
         valid.replace('SMTPSVC', 'RpcSs'),                                     # protected: refused by return code
@@ -538,9 +538,9 @@ def test_hostile_requests_never_crash_or_change_state(host):
 def test_concurrent_requests_on_one_host_stay_consistent(host):
     """Threads mixing reads and SCM calls: every answer is a valid envelope and the model ends consistent."""
     stop = testing.request_envelope(CIMV2 + 'Win32_Service/StopService', CIMV2 + 'Win32_Service',
-                                  selectors={'Name': 'W3SVC'})
+                                    selectors={'Name': 'W3SVC'})
     start = testing.request_envelope(CIMV2 + 'Win32_Service/StartService', CIMV2 + 'Win32_Service',
-                                   selectors={'Name': 'W3SVC'})
+                                     selectors={'Name': 'W3SVC'})
     read = testing.request_envelope(soap.ACT_ENUMERATE, CIMV2 + '*', testing.enumerate_body('select * from Win32_Service'))
     statuses = []
 

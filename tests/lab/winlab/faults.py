@@ -10,7 +10,7 @@ from winlab.soap import DETAIL, END, ENV_FAULT, FAULT_ADDR, FAULT_ENUM, FAULT_WS
 
 
 def wsman_fault(code, subcode, reason, number, message, machine, relates_to, action=FAULT_WSMAN, detail='',
-                 lang='en-US'):
+                lang='en-US'):
     """A SOAP fault with the f:WSManFault detail every Windows fault carries."""
     return (ENV_FAULT + header(action, relates_to) + '<s:Body><s:Fault><s:Code><s:Value>%s</s:Value><s:Subcode>'
             '<s:Value>%s</s:Value></s:Subcode></s:Code><s:Reason><s:Text xml:lang="%s">%s</s:Text></s:Reason>'
@@ -19,13 +19,12 @@ def wsman_fault(code, subcode, reason, number, message, machine, relates_to, act
             + END)
 
 
-
 class WindowsFaults:
     """The fault builders of a request context (mixed into wsman.Context, which gives host, req, machine, fqdn)."""
 
     def fault(self, *args, **kwargs):
         return Fault(wsman_fault(args[0], args[1], args[2], args[3], args[4], self.machine, self.req.message_id,
-                                  **kwargs))
+                                 **kwargs))
 
     def provider_fault(self, code, subcode, reason, number, inner, extended, action, detail=''):
         """The WMI plug-in shape: outer WSManFault wrapping a ProviderFault with the inner fault and WMI status."""
@@ -34,7 +33,7 @@ class WindowsFaults:
                    '<f:ExtendedError>%s</f:ExtendedError></f:ProviderFault>'
                    % (NS_F, number, esc(self.fqdn), esc(inner), extended))
         return Fault(wsman_fault(code, subcode, reason, number, message, self.machine, self.req.message_id,
-                                  action=action, detail=detail))
+                                 action=action, detail=detail))
 
     # ---- the faults of real Windows, each from its capture (tests/captures/README.md names them)
     def cannot_process_filter(self, query, inner):
@@ -150,5 +149,5 @@ class WindowsFaults:
 def schema_fault(message, machine, relates_to):
     # The reason text and code of the real w:SchemaValidationError (Server 2008 fault seen in pypsrp's tests)
     return Fault(wsman_fault('s:Sender', 'w:SchemaValidationError',
-                              'The SOAP XML in the message does not match the corresponding XML schema definition. '
-                              'Change the XML and retry. ', 2150858817, esc(message), machine, relates_to, lang=''))
+                             'The SOAP XML in the message does not match the corresponding XML schema definition. '
+                             'Change the XML and retry. ', 2150858817, esc(message), machine, relates_to, lang=''))

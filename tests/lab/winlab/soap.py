@@ -156,4 +156,3 @@ END = '</s:Body></s:Envelope>'
 
 def envelope(opening, action, relates_to, body):
     return opening + header(action, relates_to) + '<s:Body>' + body + END
-

@@ -113,4 +113,3 @@ def do_delete(ctx):
     shell_id, _state = _shell_of(ctx)
     del ctx.host.shells[shell_id]
     return envelope(ENV_DELETE, NS_X + '/DeleteResponse', ctx.req.message_id, '')
-

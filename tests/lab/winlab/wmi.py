@@ -88,4 +88,3 @@ def instance_by_selectors(ctx, cls):
             return inst
     info = '%s.%s' % (cls.name, ','.join('%s="%s"' % (keys[k], v) for k, v in selectors.items()))
     raise ctx.not_found(info, provider=cls.provider)
-

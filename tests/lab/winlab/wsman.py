@@ -26,7 +26,6 @@ class Context(WindowsFaults):
         self.fqdn = host.hostname
 
 
-
 _HANDLERS = {ACT_ENUMERATE: enumeration.do_enumerate, ACT_PULL: enumeration.do_pull,
              ACT_RELEASE: enumeration.do_release, ACT_GET: transfer.do_get, ACT_CREATE: winrs.do_create,
              ACT_DELETE: winrs.do_delete, ACT_COMMAND: winrs.do_command, ACT_RECEIVE: winrs.do_receive,
@@ -100,4 +99,3 @@ def _dispatch(ctx):
     if req.action.startswith(req.resource_uri + '/') and req.resource_uri.lower().startswith(cim.WMI_PREFIX):
         return transfer.do_invoke(ctx, req.action[len(req.resource_uri) + 1:])
     raise ctx.action_not_supported()
-
