@@ -55,6 +55,18 @@ def test_read_after_idle_close_authenticates_once_more(idle_lab):
     assert [r["action"] for r in log].count(ENUMERATE) == 2
 
 
+def test_basic_over_https_after_idle_close_needs_nothing_more(start_fleet, scenario_variant):
+    # Basic authenticates every request: the new connection is used as it is, no request is refused or repeated.
+    lab = start_fleet(scenario_variant(KB_HOST, scheme="https", auth="basic"), extra_args=["--idle-timeout", "3"])
+    with lab_client(lab, KB_HOST) as client:
+        assert client.get("root/cimv2", "Win32_Service", {"Name": "SMTPSVC"})["Name"] == "SMTPSVC"
+        time.sleep(4)
+        assert client.get("root/cimv2", "Win32_Service", {"Name": "SMTPSVC"})["Name"] == "SMTPSVC"
+    log = lab.requests(KB_HOST)
+    assert [(r["auth"], r["status"], r["action"].rpartition("/")[2]) for r in log] == [("basic", 200, "Get")] * 2
+    assert log[0]["conn"] != log[1]["conn"]
+
+
 def test_method_call_after_idle_close_is_processed_exactly_once(idle_lab):
     with lab_client(idle_lab, KB_HOST) as client:
         assert client.get("root/cimv2", "Win32_Service", {"Name": "IISADMIN"})["StartMode"] == "Auto"
