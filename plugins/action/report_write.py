@@ -10,6 +10,7 @@ import os
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.mailops.port25.plugins.module_utils.text import printable
 from ansible_collections.mailops.port25.plugins.plugin_utils import report_files
 from ansible_collections.mailops.port25.plugins.plugin_utils.report import (
     history, html, junit, merge, model, records, run, terminal, waivers)
@@ -114,13 +115,13 @@ class ActionModule(ActionBase):
             else:
                 result.update(self._write(directory, args, task_vars))
         except (report_files.ReportDirError, ReportError, merge.MergeError, run.RunError, records.RecordsError) as err:
-            result.update(failed=True, msg=str(err))
+            result.update(failed=True, msg=printable(str(err)))
         return result
 
     @staticmethod
     def _warn(result, warning):
         if warning:
-            result.setdefault('warnings', []).append(warning)
+            result.setdefault('warnings', []).append(printable(warning))
 
     @staticmethod
     def _run(task_vars, args, targeted, generated):
@@ -183,7 +184,7 @@ class ActionModule(ActionBase):
                 report_files.write_atomic(paths[key], texts[key])
         except OSError as err:
             # Files written before the failure stay: each one is a complete report of this run.
-            return {'failed': True, 'msg': 'cannot write the report into %s: %s' % (directory, err.strerror or err)}
+            return {'failed': True, 'msg': printable('cannot write the report into %s: %s' % (directory, err.strerror or err))}
         finally:
             if lock.acquired:
                 report_files.release_lock(directory, run_owner())
