@@ -370,8 +370,8 @@ def read_port_holders(client, port, gaps, names=(), catalogue=None):
     Windows answers an enumeration of many instances with one item, then Pulls: every query costs two requests, so
     only what a verdict needs is asked. Services: those called ``names``, the antivirus ``catalogue``'s and those
     hosted in a listening process. Processes: the listening ones and the catalogue's images of products no running
-    service already showed. A listening process that hosts no service brings its parent and the parent's services (one
-    more read of each class, only then). Returns ``(listeners, services, processes)``; services and processes are None
+    service already showed. A listening process that hosts no service brings the services of its parent (one more
+    read, only then) and, when the parent hosts one, the parent process (one more). Returns ``(listeners, services, processes)``; services and processes are None
     when they could not be read.
     """
     raw = tolerant(gaps, LISTENER_CLASS, read_listeners, client, port) or []
@@ -386,10 +386,12 @@ def read_port_holders(client, port, gaps, names=(), catalogue=None):
         processes = tolerant(gaps, PROCESS_CLASS, read_processes, client, pids=pids, names=images)
     parents = _unexplained_parents(pids, services, processes)
     if parents:
-        more = tolerant(gaps, PROCESS_CLASS, read_processes, client, pids=parents)
-        processes = None if processes is None or more is None else processes + more
         hosted = tolerant(gaps, SERVICE_CLASS, read_services, client, pids=parents, properties=SERVICE_HOLDER)
-        services = None if services is None or hosted is None else _unique_services(services + hosted)
+        services = None if hosted is None else _unique_services(services + hosted)
+        # the parent's name and path only where it hosts a service (the verdict names that process)
+        hosts = sorted(set(service['pid'] for service in hosted or () if service.get('pid')))
+        more = tolerant(gaps, PROCESS_CLASS, read_processes, client, pids=hosts) if hosts else []
+        processes = None if more is None else processes + more
     return assemble_listeners(raw, processes, services), services, processes
 
 

@@ -328,7 +328,7 @@ def test_conflict_info_healthy_host_asks_three_queries():
 
 
 def test_conflict_info_worker_process_brings_its_parent_and_its_services():
-    """EdgeTransport.exe hosts no service: its parent and the parent's services are read (two more queries)."""
+    """EdgeTransport.exe hosts no service: its parent's services are read, then the parent (two more queries)."""
     host = dict(KB_HOST, **{
         'MSFT_NetTCPConnection': [{'LocalAddress': '0.0.0.0', 'LocalPort': '25', 'OwningProcess': '5100'}],
         'Win32_Process': [process(5000, 'MSExchangeTransportHost.exe'), process(5100, 'EdgeTransport.exe', 5000)],
@@ -336,12 +336,24 @@ def test_conflict_info_worker_process_brings_its_parent_and_its_services():
     client = FakeClient(host)
     result = conflict_info.run(client, dict(CONFLICT_PARAMS, profile='exchange2007'))
     assert [cls for _ns, cls, _q in client.calls[:5]] == ['MSFT_NetTCPConnection', 'Win32_Service', 'Win32_Process',
-                                                          'Win32_Process', 'Win32_Service']
+                                                          'Win32_Service', 'Win32_Process']
     assert client.calls[3][2].endswith('WHERE (ProcessId = 5000)') and client.calls[4][2].endswith('WHERE (ProcessId = 5000)')
     assert result['listeners'][0]['parent_process'] == {
         'pid': 5000, 'name': 'MSExchangeTransportHost.exe', 'path': 'C:\\bin\\MSExchangeTransportHost.exe',
         'services': ['HostedHelper', 'MSExchangeTransport']}
     assert result['owner']['kind'] == 'mail_service'
+
+
+def test_conflict_info_a_parent_that_hosts_no_service_costs_one_query():
+    host = dict(KB_HOST, **{
+        'MSFT_NetTCPConnection': [{'LocalAddress': '0.0.0.0', 'LocalPort': '25', 'OwningProcess': '4400'}],
+        'Win32_Process': KB_HOST['Win32_Process'] + [process(4400, 'relay.exe', 3000), process(3000, 'explorer.exe')]})
+    client = FakeClient(host)
+    result = conflict_info.run(client, dict(CONFLICT_PARAMS))
+    assert [cls for _ns, cls, _q in client.calls] == ['MSFT_NetTCPConnection', 'Win32_Service', 'Win32_Process', 'Win32_Service']
+    assert client.calls[3][2].endswith('WHERE (ProcessId = 3000)')
+    assert result['listeners'][0]['parent_process'] == {'pid': 3000, 'name': None, 'path': None, 'services': []}
+    assert (result['owner']['kind'], result['owner']['process']) == ('other', 'relay.exe')
 
 
 def test_conflict_info_access_denied_on_one_class_keeps_the_rest():
