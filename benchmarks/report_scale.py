@@ -6,7 +6,7 @@
 
     PYTHONPATH=.venv/collections:tests/lab .venv/bin/python benchmarks/report_scale.py [--hosts 10000] [--pieces 10]
 
-The host records are real: a lab fleet of the eight shipped scenarios runs the compliance and the remediation
+The host records are real: a lab fleet of the shipped scenarios runs the compliance and the remediation
 playbooks once, and their reports' hosts are cycled (renamed, one per fleet host) up to --hosts, as a generated lab
 fleet cycles the scenarios. Figures:
 
@@ -60,7 +60,7 @@ PROBE = ('<script>window.addEventListener("load",function(){var d=document.docum
 
 
 def lab_records(workdir):
-    """(compliance report, remediation report) of the eight shipped scenarios."""
+    """(compliance report, remediation report) of the shipped scenarios."""
     scenarios = sorted(os.path.join(SCENARIOS, name) for name in os.listdir(SCENARIOS) if name.endswith('.yml'))
     with running_fleet(scenarios, os.path.join(workdir, 'lab')) as lab:
         check = collection_playbook('compliance', lab.inventory_path, _Dir(workdir), 'check')

@@ -10,9 +10,10 @@ import os
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.mailops.port25.plugins.module_utils.text import printable
 from ansible_collections.mailops.port25.plugins.plugin_utils import report_files
 from ansible_collections.mailops.port25.plugins.plugin_utils.report import (
-    history, html, junit, merge, model, records, run, waivers)
+    history, html, junit, merge, model, records, run, terminal, waivers)
 
 # File name and renderer of each report document; the keys are the path keys of the result's `output`.
 FILES = (('json', 'port25-report.json', model.to_json), ('html', 'port25-report.html', html.render),
@@ -114,13 +115,13 @@ class ActionModule(ActionBase):
             else:
                 result.update(self._write(directory, args, task_vars))
         except (report_files.ReportDirError, ReportError, merge.MergeError, run.RunError, records.RecordsError) as err:
-            result.update(failed=True, msg=str(err))
+            result.update(failed=True, msg=printable(str(err)))
         return result
 
     @staticmethod
     def _warn(result, warning):
         if warning:
-            result.setdefault('warnings', []).append(warning)
+            result.setdefault('warnings', []).append(printable(warning))
 
     @staticmethod
     def _run(task_vars, args, targeted, generated):
@@ -159,6 +160,7 @@ class ActionModule(ActionBase):
         model.refresh_summary(report)
         texts = {key: render(report) for key, _name, render in FILES}
         result = {'output': dict(paths, dir=directory, summary=report['summary'], gate_failed=model.gate_failures(report),
+                                 attention=terminal.lines(report),
                                  changes={k: len(v) for k, v in report.get('changes', {}).items() if isinstance(v, list)})}
         for warning in warnings:
             self._warn(result, warning)
@@ -182,7 +184,7 @@ class ActionModule(ActionBase):
                 report_files.write_atomic(paths[key], texts[key])
         except OSError as err:
             # Files written before the failure stay: each one is a complete report of this run.
-            return {'failed': True, 'msg': 'cannot write the report into %s: %s' % (directory, err.strerror or err)}
+            return {'failed': True, 'msg': printable('cannot write the report into %s: %s' % (directory, err.strerror or err))}
         finally:
             if lock.acquired:
                 report_files.release_lock(directory, run_owner())

@@ -15,7 +15,9 @@ options:
       - Host name or IP address (IPv4 or IPv6) of the Windows host's WinRM listener.
       - When the task runs for a host whose connection is C(winrm) or C(psrp), the host's V(ansible_host)
         (else its inventory name) is used when this option is not set.
-      - If not set in the task or inventory, the value of E(MAILOPS_WINRM_HOST) is used.
+      - If not set in the task or inventory, the value of E(MAILOPS_WINRM_HOST) is used. That variable names one
+        server, so a play with two or more hosts whose connection is not C(winrm) or C(psrp) is refused when it
+        would be their server.
     type: str
     required: true
   winrm_port:

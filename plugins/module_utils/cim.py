@@ -25,6 +25,7 @@ Instance values (``parse_instance``):
 
 from __future__ import annotations
 
+import codecs
 import datetime
 import io
 import re
@@ -76,14 +77,105 @@ def namespace_of(tag):
     return tag[1:].partition("}")[0] if tag.startswith("{") else ""
 
 
+# Encoding of a document from its first bytes (XML 1.0 appendix F): byte order marks, then the pattern of '<' without one.
+# UTF-32 comes first: its little-endian mark starts with UTF-16's.
+_SNIFF = (
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+    (b"\x00\x00\x00<", "utf-32-be"), (b"<\x00\x00\x00", "utf-32-le"),
+    # Without a declaration, too: expat reads any document starting with '<' and a zero byte as UTF-16.
+    (b"\x00<", "utf-16-be"), (b"<\x00", "utf-16-le"),
+)
+# DSP0226 (R13.1-1): a WS-Management message is UTF-8 or UTF-16; an 8-bit document may only declare UTF-8 (or its ASCII subset).
+_EIGHT_BIT = ("utf-8", "utf8", "us-ascii", "ascii")
+_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?\sencoding\s*=\s*["']([^"']*)["']""")
+
+
+# Characters XML 1.0 cannot carry (section 2.2), raw or as a character reference (WFC Legal Character): C0 controls but tab,
+# LF and CR, surrogates, U+FFFE and U+FFFF. A host may still send one in a value (a process name, an event message).
+_CHAR_REF = re.compile(r"&#(?:x([0-9A-Fa-f]{1,8})|([0-9]{1,10}));")
+_CHAR_REF_BYTES = re.compile(_CHAR_REF.pattern.encode("ascii"))
+_ILLEGAL_RAW = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# In UTF-8 a C0 control is one byte that no multi-byte sequence contains; U+FFFE/U+FFFF are EF BF BE/BF.
+_ILLEGAL_RAW_BYTES = re.compile(b"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]")
+_C0_BYTES = bytes(c for c in range(0x20) if c not in (0x9, 0xA, 0xD))
+REPLACEMENT = "\ufffd"
+#: key of an item (parse_enumeration, parse_get) naming the properties in which REPLACEMENT stands for such characters
+REPLACED_KEY = "__replaced__"
+
+
+def _legal(match):
+    code = int(match.group(1), 16) if match.group(1) else int(match.group(2))
+    return code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF
+
+
+def _illegal_references(pattern, document, replacement):
+    """(document, count) with every character reference to a character XML cannot carry replaced by ``replacement``."""
+    count = [0]
+
+    def fix(match):
+        if _legal(match):
+            return match.group()
+        count[0] += 1
+        return replacement
+    return pattern.sub(fix, document), count[0]
+
+
+def _legal_characters(data, codec):
+    """(document, count): every character XML 1.0 cannot carry replaced by U+FFFD, so that one bad value does not
+    make the whole answer unreadable. ``data`` is bytes in ``codec`` ('' for UTF-8)."""
+    if codec:
+        text, raw = _ILLEGAL_RAW.subn(REPLACEMENT, data.decode(codec, "surrogatepass"))
+        text, refs = _illegal_references(_CHAR_REF, text, "&#xFFFD;")
+        return (text.encode(codec, "surrogatepass") if raw or refs else data), raw + refs
+    raw = refs = 0
+    # On a clean answer translate() and one-byte tests (memchr) take a tenth of the regular expressions' time.
+    if len(data.translate(None, _C0_BYTES)) != len(data) or \
+            (b"\xef" in data and (b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data)):
+        data, raw = _ILLEGAL_RAW_BYTES.subn(REPLACEMENT.encode("utf-8"), data)
+    if b"#" in data and b"&#" in data:
+        data, refs = _illegal_references(_CHAR_REF_BYTES, data, b"&#xFFFD;")
+    return data, raw + refs
+
+
+def _sniffed(data):
+    """The codec a document is written in, by its first bytes ('' for an 8-bit encoding)."""
+    for prefix, codec in _SNIFF:
+        if data.startswith(prefix):
+            return codec
+    return ""
+
+
 def parse_xml(data):
-    """Parse a response body; refuse DTDs (entity expansion) and malformed XML with ProtocolError."""
+    """Parse a response body; refuse DTDs (entity expansion) in any encoding, and malformed XML, with ProtocolError.
+
+    The DTD check reads the document in its own encoding: a UTF-16 or UTF-32 ``<!ENTITY`` has no 8-bit spelling.
+    Characters XML cannot carry are replaced by U+FFFD (see ``_parse``, which also tells how many).
+    """
+    return _parse(data)[0]
+
+
+def _parse(data):
+    """(root element, number of characters XML cannot carry that were replaced by U+FFFD)."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise ProtocolError("the response contains a DTD, which WS-Management never sends; refusing to parse it")
+    codec = _sniffed(data)
+    if codec:
+        text = data.decode(codec, "replace")
+    else:
+        declared = _DECLARED.match(data[:200])
+        if declared and declared.group(1).decode("ascii", "replace").lower() not in _EIGHT_BIT:
+            raise ProtocolError("the response declares the encoding %r; WS-Management responses are UTF-8 or UTF-16, "
+                                "refusing to parse it" % declared.group(1).decode("ascii", "replace"))
+        text = data
+    if ("<!DOCTYPE" if codec else b"<!DOCTYPE") in text or ("<!ENTITY" if codec else b"<!ENTITY") in text:
+        raise ProtocolError("the response contains a DTD%s, which WS-Management never sends; refusing to parse it"
+                            % (" (in %s)" % codec.upper().replace("-SIG", "") if codec else ""))
+    if codec.startswith("utf-32"):
+        raise ProtocolError("the response is in UTF-32; WS-Management responses are UTF-8 or UTF-16, refusing to parse it")
+    data, replaced = _legal_characters(data, codec)
     try:
-        return ET.fromstring(data)
+        return ET.fromstring(data), replaced
     except ET.ParseError as exc:
         raise ProtocolError("the response is not well-formed XML (%s)" % exc)
 
@@ -244,8 +336,11 @@ def fault_info(data, root=None):
     Keys: ``code`` (e.g. ``s:Sender``), ``subcode`` (e.g. ``w:TimedOut``, prefix
     resolved by URI), ``reason``, ``wsman_code`` (int or None), ``machine``,
     ``provider_message`` (the innermost WSManFault/MSFT_WmiError message),
-    ``provider``, ``fault_detail`` (the w:FaultDetail URI) and ``extended_status`` (the WMI
-    ``__ExtendedStatus`` properties, e.g. ``{'Operation': 'ExecQuery', 'ParameterInfo': ..., 'ProviderName': ...}``).
+    ``provider``, ``fault_detail`` (the w:FaultDetail URI), ``extended_status`` (the WMI
+    ``__ExtendedStatus`` properties, e.g. ``{'Operation': 'ExecQuery', 'ParameterInfo': ..., 'ProviderName': ...}``)
+    and ``cim_status`` (the CIMStatusCode of an MSFT_WmiError detail, in any namespace). With only an
+    MSFT_WmiError detail (MI providers, newer quota faults), its ``error_Code`` is the ``wsman_code`` and its
+    ``Message`` the ``provider_message``.
     """
     if isinstance(data, str):
         data = data.encode("utf-8")
@@ -270,6 +365,7 @@ def fault_info(data, root=None):
         "provider": None,
         "fault_detail": None,
         "extended_status": None,
+        "cim_status": None,
     }
     detail = fault.find(_q(NS_SOAP, "Detail"))
     if detail is None:
@@ -294,13 +390,24 @@ def fault_info(data, root=None):
         if local_name(elem.tag) == "__ExtendedStatus":
             info["extended_status"] = _properties(list(elem))
             break
-    wmi_error = detail.find(_q(NS_WMIERROR, "MSFT_WmiError"))
+    wmi_error = _wmi_error(detail)
     if wmi_error is not None:
+        ns = namespace_of(wmi_error.tag)
+        info["cim_status"] = to_int(_text_of(wmi_error.find(_q(ns, "CIMStatusCode"))))
         if info["wsman_code"] is None:
-            info["wsman_code"] = to_int(_text_of(wmi_error.find(_q(NS_WMIERROR, "error_Code"))))
+            info["wsman_code"] = to_int(_text_of(wmi_error.find(_q(ns, "error_Code"))))
         if not info["provider_message"]:
-            info["provider_message"] = _clean(_text_of(wmi_error.find(_q(NS_WMIERROR, "Message"))))
+            info["provider_message"] = _clean(_text_of(wmi_error.find(_q(ns, "Message"))))
     return info
+
+
+def _wmi_error(detail):
+    """The MSFT_WmiError of a fault detail, in whatever namespace it is: the DMTF cim-schema one (WinRM's own
+    errors) or the provider's WMI namespace, e.g. ``.../wmi/root/standardcimv2/MSFT_WmiError`` (MI providers)."""
+    for elem in detail.iter():
+        if local_name(elem.tag) == "MSFT_WmiError":
+            return elem
+    return None
 
 
 def fault_from_info(info, host=None, operation=None):
@@ -313,6 +420,7 @@ def fault_from_info(info, host=None, operation=None):
         wsman_code=info.get("wsman_code"),
         provider_message=info.get("provider_message"),
         extended_status=info.get("extended_status"),
+        cim_status=info.get("cim_status"),
     )
 
 
@@ -324,9 +432,31 @@ def raise_for_fault(data, root=None, host=None, operation=None):
 
 
 def _checked_body(data):
-    root = parse_xml(data)
+    """(SOAP Body, whether characters were replaced) of an answer that is not a fault."""
+    root, replaced = _parse(data)
     raise_for_fault(data, root)
-    return _body(root)
+    return _body(root), replaced
+
+
+def _replaced_in(props, prefix=""):
+    """Names (dotted for embedded objects) of the properties whose value holds REPLACEMENT."""
+    names = []
+    for name, value in props.items():
+        if name.startswith("__"):
+            continue
+        if isinstance(value, dict):
+            names.extend(_replaced_in(value, prefix + name + "."))
+        elif any(isinstance(v, str) and REPLACEMENT in v for v in as_list(value)):
+            names.append(prefix + name)
+    return names
+
+
+def _flagged(item, replaced):
+    """``item`` with REPLACED_KEY set when the answer had characters replaced and this item holds one."""
+    names = _replaced_in(item) if replaced else None
+    if names:
+        item[REPLACED_KEY] = names
+    return item
 
 
 # ---------------------------------------------------------------------------------------------- operations
@@ -353,7 +483,7 @@ def parse_enumeration(data, class_hint=None):
     ``EndOfSequence`` may be in either namespace too. Windows Server 2003 sends
     an empty EnumerationContext together with EndOfSequence: both mean "finished".
     """
-    body = _checked_body(data)
+    body, replaced = _checked_body(data)
     response = _first_child(body)
     if response is None or namespace_of(response.tag) != NS_ENUMERATION or \
             local_name(response.tag) not in ("EnumerateResponse", "PullResponse"):
@@ -367,7 +497,7 @@ def parse_enumeration(data, class_hint=None):
         if ns not in (NS_ENUMERATION, NS_WSMAN):
             continue
         if name == "Items":
-            items.extend(parse_instance(item, class_hint) for item in child)
+            items.extend(_flagged(parse_instance(item, class_hint), replaced) for item in child)
         elif name == "EnumerationContext":
             context = (child.text or "").strip() or None
         elif name == "EndOfSequence":
@@ -377,16 +507,16 @@ def parse_enumeration(data, class_hint=None):
 
 def parse_get(data, class_hint=None):
     """Parse a WS-Transfer GetResponse: the body holds the bare instance."""
-    body = _checked_body(data)
+    body, replaced = _checked_body(data)
     instance = _first_child(body)
     if instance is None:
         raise ProtocolError("the GetResponse body is empty")
-    return parse_instance(instance, class_hint)
+    return _flagged(parse_instance(instance, class_hint), replaced)
 
 
 def parse_invoke(data):
     """Parse a WMI method response (``<p:Method_OUTPUT>``): the output parameters as a dict."""
-    body = _checked_body(data)
+    body = _checked_body(data)[0]
     output = _first_child(body)
     if output is None:
         raise ProtocolError("the method response body is empty")

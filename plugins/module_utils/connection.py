@@ -20,6 +20,7 @@ from ansible_collections.mailops.port25.plugins.module_utils.errors import (
     InvalidOption,
     MissingDependency,
     Port25Error,
+    ProtocolError,
     TLSFailure,
 )
 from ansible_collections.mailops.port25.plugins.module_utils import cim, kerberos
@@ -47,6 +48,15 @@ except ImportError:
 ENV_PREFIX = "MAILOPS_WINRM_"
 TRANSPORTS = ("ntlm", "kerberos", "credssp", "basic", "certificate")
 DEFAULT_PATH = "/wsman"
+# One HTTP answer may be at most this big. Requests ask for MaxEnvelopeSize 512000 (wsman.MAX_ENVELOPE_SIZE) and
+# Windows keeps to it (DSP0226 R6.2-5); four times that leaves room for UTF-16 and message sealing. A bigger answer
+# is cut off before it is held in memory: pywinrm would otherwise read any size.
+MAX_RESPONSE_BYTES = 4 * 512000
+
+
+class StaleAuthentication(Exception):
+    """The host no longer knows the connection's authentication: it closed the idle keep-alive connection, and the
+    message (sealed with the old session's keys) was refused unread on the new one. Nothing was processed."""
 
 
 def _env(name):
@@ -310,8 +320,18 @@ if HAS_WINRM and HAS_NTLM:
                 request.headers["Authorization"] = "Negotiate " + base64.b64encode(self._pending.step()).decode("ascii")
                 request.register_hook("response", self._answer_challenge)
             else:
-                request.register_hook("response", self.response_hook)
+                request.register_hook("response", self._answer)
             return request
+
+        def _answer(self, response, **kwargs):
+            # A 401 on a session that was authenticated: the host closed the idle connection (HTTP.sys IdleConnection)
+            # and this request went out on a new one. The library would authenticate that connection and resend a body
+            # sealed with the old keys, which the host refuses (HTTP 400); the message must be sealed anew instead.
+            if response.status_code == 401 and self.session_security is not None and \
+                    response.request.headers.get("Content-Type", "").startswith("multipart/encrypted"):
+                response.close()
+                raise StaleAuthentication()
+            return self.response_hook(response, **kwargs)
 
         def _answer_challenge(self, response, **kwargs):
             client, self._pending = self._pending, None
@@ -331,6 +351,31 @@ if HAS_WINRM and HAS_NTLM:
             if answer.status_code != 401:
                 self.session_security = ShimSessionSecurity(client)
             return answer
+
+    def _capped_send(send, endpoint):
+        """``session.send`` that reads an answer only up to MAX_RESPONSE_BYTES (ProtocolError beyond)."""
+
+        def capped(request, **kwargs):
+            if kwargs.pop("stream", False):
+                return send(request, stream=True, **kwargs)
+            response = send(request, stream=True, **kwargs)
+            declared = response.headers.get("Content-Length", "")
+            if not (declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES):
+                chunks, size = [], 0
+                for chunk in response.iter_content(65536):
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > MAX_RESPONSE_BYTES:
+                        break
+                if size <= MAX_RESPONSE_BYTES:
+                    response._content = b"".join(chunks)  # pylint: disable=protected-access
+                    return response
+            response.close()
+            raise ProtocolError("an answer from %s is bigger than %d bytes (HTTP %s, Content-Length %s); WS-Management "
+                                "answers are at most the MaxEnvelopeSize the client asks for: refused before reading it all"
+                                % (requests.utils.urlparse(endpoint).netloc, MAX_RESPONSE_BYTES, response.status_code,
+                                   declared or "not given"))
+        return capped
 
     def _challenge_token(response):
         """The NTLM CHALLENGE of a 401 (``WWW-Authenticate: Negotiate <base64>``), or None."""
@@ -352,6 +397,9 @@ if HAS_WINRM and HAS_NTLM:
             # Proxies and the CA bundle are resolved once in create_protocol(); with trust_env requests would scan
             # the environment (proxies, .netrc) again for every message, which costs controller CPU per host.
             session.trust_env = False
+            if not getattr(session, "capped", False):
+                session.send = _capped_send(session.send, self.endpoint)
+                session.capped = True
 
         def setup_encryption(self, session):
             # Called from build_session before the first (blank) message when messages are encrypted.
@@ -504,9 +552,10 @@ def _method_failure(exc, settings, operation, address):
 
 def map_error(exc, settings, operation):
     """Translate an exception raised by pywinrm/requests into a Port25Error naming the host and operation."""
-    if isinstance(exc, Port25Error):
-        return exc
     host = settings.host if settings is not None else None
+    if isinstance(exc, Port25Error):
+        exc.host, exc.operation = exc.host or host, exc.operation or operation
+        return exc
     address = settings.address if settings is not None else host
     if not HAS_WINRM:
         return Port25Error(scrub("%s: %s" % (type(exc).__name__, exc), settings), host=host, operation=operation)
@@ -537,6 +586,14 @@ def map_error(exc, settings, operation):
     if isinstance(exc, winrm.exceptions.WinRMOperationTimeoutError):
         return cim.fault_from_info({"reason": "The WS-Management service cannot complete the operation within the time specified in OperationTimeout.",
                                     "subcode": "w:TimedOut", "wsman_code": 2150858793}, host=host, operation=operation)
+    if isinstance(exc, StaleAuthentication) or (isinstance(exc, winrm.exceptions.WinRMTransportError) and exc.code == 400
+                                                and not (exc.response_text or "").strip()):
+        # An empty 400 is how WinRM refuses a message it cannot unseal (a new connection after an idle close):
+        # faults from WinRM or WMI come as HTTP 500 with a SOAP body, so an empty 400 or the 401 above were not processed.
+        failure = ConnectionFailure("%s no longer accepted this connection's authentication (it closes idle connections): "
+                                    "the request was refused unread" % address, host=host, operation=operation)
+        failure.unprocessed = True
+        return failure
     if isinstance(exc, winrm.exceptions.WinRMTransportError):
         info = _fault_in(exc.response_text)
         if info is not None:

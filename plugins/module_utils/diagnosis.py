@@ -46,7 +46,7 @@ def owner_services(listener):
     """``(pid, services)`` that explain a listener: its own services, else its parent's.
 
     The parent covers worker processes such as EdgeTransport.exe, whose parent MSExchangeTransport.exe
-    hosts the service (domain.md 4, "service/worker split").
+    hosts the service (Exchange's transport runs its work in EdgeTransport.exe, started by the service).
     """
     if listener.get('services'):
         return listener.get('pid'), list(listener['services'])
@@ -164,7 +164,7 @@ def smtp_findings(smtp_service, smtp_is_transport):
     if start_mode == 'disabled':
         return []
     # Automatic start brings the conflict back at the next boot (whichever service starts first wins the
-    # port, domain.md 1.4), so it is an error even while the service is stopped; manual is a warning.
+    # port), so it is an error even while the service is stopped; manual is a warning.
     severity = 'warning' if start_mode == 'manual' else 'error'
     return [finding('SMTP_SERVICE_ENABLED', severity,
                     '%s is %s with start mode %s: it can start again and take the port; stop it and set it to disabled '

@@ -10,8 +10,12 @@ known facts (host, user, codes), never from the password.
 
 from __future__ import annotations
 
-# Plain-English meanings of the WS-Management / WMI codes an operator meets most.
-# Keys are the decimal ``Code`` of ``<f:WSManFault>`` (or ``error_Code`` of MSFT_WmiError).
+# Plain-English meanings of the WS-Management / WMI codes an operator meets most, with what to check.
+# Keys are the decimal ``Code`` of ``<f:WSManFault>`` (or ``error_Code`` of MSFT_WmiError). The codes are those of
+# the Windows SDK (winerror.h, wsmerror.h); the texts a server sends are in its own language, so the collection
+# reads codes and subcodes, never the text.
+_ACCESS_DENIED_CHECK = ("check that the account is in the host's Administrators or Remote Management Users group "
+                        "and has Enable Account and Remote Enable on the WMI namespace (wmimgmt.msc, Security)")
 WSMAN_CODE_MEANINGS = {
     5: "access denied: the account may not use this WMI class, namespace or method",
     87: "invalid parameter: the server rejected a value in the request",
@@ -25,9 +29,25 @@ WSMAN_CODE_MEANINGS = {
     2150858770: "the WinRM client cannot connect to the destination",
     2150858778: "invalid filter: the WMI class does not exist in this namespace or the WQL query is invalid",
     2150858793: "timed out: the operation did not finish within the operation timeout",
+    2150858824: "envelope too large: the request or answer exceeds the host's MaxEnvelopeSizekb",
     2150858843: "invalid selectors: the selectors do not identify an object",
-    2150859173: "too many shells: the maximum number of concurrent shells for this user is exceeded",
-    2150859174: "too many operations: the maximum number of concurrent operations for this user is exceeded",
+    # ERROR_WSMAN_WMI_SVC_ACCESS_DENIED, _PROVIDER_ACCESS_DENIED, _CANNOT_CONNECT_ACCESS_DENIED
+    2150859012: "access denied by the WMI service: " + _ACCESS_DENIED_CHECK,
+    2150859013: ("access denied by the WMI provider of this class: the account may not read it (the Security "
+                 "event log also needs SeSecurityPrivilege); " + _ACCESS_DENIED_CHECK),
+    2150859014: "access denied when connecting to the WMI namespace: " + _ACCESS_DENIED_CHECK,
+    # ERROR_WSMAN_QUOTA_* (wsmerror.h)
+    2150859173: ("too many shells: the maximum number of concurrent shells for this user (MaxShellsPerUser) is "
+                 "exceeded; close unused shells or raise the quota (winrm/config/winrs)"),
+    2150859174: ("too many operations: the maximum number of concurrent operations for this user "
+                 "(MaxConcurrentOperationsPerUser) is exceeded; run fewer tasks against this host at once or raise "
+                 "the quota (winrm/config/service)"),
+    2150859175: "a WinRM quota of this user is exceeded (winrm/config/service, winrm/config/winrs)",
+    2150859176: "a WinRM system-wide quota is exceeded; retry later or raise the quota (winrm/config/service)",
+    2150859179: ("too many users with shells: MaxConcurrentUsers is exceeded; retry later or raise the quota "
+                 "(winrm/config/winrs)"),
+    2150859240: ("too many operations: the plug-in quota MaxConcurrentOperationsPerUser is exceeded; run fewer tasks "
+                 "against this host at once or raise the quota"),
 }
 
 # Meanings by fault subcode (local name), used when the code is unknown or absent.
@@ -45,11 +65,16 @@ WSMAN_SUBCODE_MEANINGS = {
     "ActionNotSupported": "the server does not support this action on this resource",
 }
 
-ACCESS_DENIED_CODES = frozenset((5, 2147942405, 2147749891))
+ACCESS_DENIED_CODES = frozenset((5, 2147942405, 2147749891, 2150859012, 2150859013, 2150859014))
 NOT_FOUND_CODES = frozenset((2150858752,))
 INVALID_FILTER_CODES = frozenset((2150858778, 2147749900))
 TIMED_OUT_CODES = frozenset((2150858793,))
 INVALID_NAMESPACE_CODES = frozenset((2147749902,))
+QUOTA_CODES = frozenset((2150859173, 2150859174, 2150859175, 2150859176, 2150859179) + tuple(range(2150859236, 2150859243)))
+# CIM status codes of MSFT_WmiError (DSP0200): how MI providers say the same things in any language
+CIM_ERR_ACCESS_DENIED = 2
+CIM_ERR_INVALID_NAMESPACE = 3
+CIM_ERR_SERVER_LIMITS_EXCEEDED = 27
 
 
 class Port25Error(Exception):
@@ -131,9 +156,11 @@ class WSManFault(Port25Error):
     """A SOAP fault returned by the WinRM service (or by WMI behind it)."""
 
     def __init__(self, msg, host=None, operation=None, fault_code=None, wsman_code=None, provider_message=None, meaning=None,
-                 extended_status=None):
+                 extended_status=None, cim_status=None):
         super(WSManFault, self).__init__(msg, host=host, operation=operation)
         self.extended_status = extended_status or {}
+        # CIMStatusCode of an MSFT_WmiError detail (MI providers, newer quota faults); None without one
+        self.cim_status = cim_status
         self.fault_code = fault_code
         self.wsman_code = wsman_code
         self.provider_message = provider_message
@@ -162,12 +189,14 @@ class WSManFault(Port25Error):
 
     def details(self):
         info = super(WSManFault, self).details()
-        info.update(fault_code=self.fault_code, wsman_code=self.wsman_code, meaning=self.meaning, provider_message=self.provider_message)
+        info.update(fault_code=self.fault_code, wsman_code=self.wsman_code, meaning=self.meaning, provider_message=self.provider_message,
+                    cim_status=self.cim_status)
         return info
 
     @property
     def is_access_denied(self):
-        return self.wsman_code in ACCESS_DENIED_CODES or self.subcode == "AccessDenied"
+        return (self.wsman_code in ACCESS_DENIED_CODES or self.subcode == "AccessDenied"
+                or self.cim_status == CIM_ERR_ACCESS_DENIED)
 
     @property
     def is_not_found(self):
@@ -183,18 +212,25 @@ class WSManFault(Port25Error):
 
     @property
     def is_invalid_namespace(self):
-        """The WMI namespace does not exist (e.g. root/StandardCimv2 before Windows Server 2012)."""
-        if self.wsman_code in INVALID_NAMESPACE_CODES:
+        """The WMI namespace does not exist (e.g. root/StandardCimv2 before Windows Server 2012).
+
+        Told by codes only: the texts are in the server's language (a de-DE server says "Namespace" nowhere).
+        """
+        if self.wsman_code in INVALID_NAMESPACE_CODES or self.cim_status == CIM_ERR_INVALID_NAMESPACE:
             return True
         # WMI reports a missing namespace from its ConnectServer step, wrapped as "not found" by the WinRM plug-in.
-        if self.is_not_found and self.extended_status.get("Operation") == "ConnectServer":
-            return True
-        text = " ".join(t for t in (self.provider_message, self.msg) if t).lower()
-        return "invalid namespace" in text
+        return self.is_not_found and self.extended_status.get("Operation") == "ConnectServer"
 
     @property
     def is_internal_error(self):
         return self.subcode == "InternalError"
+
+    @property
+    def is_quota_exceeded(self):
+        """A WinRM quota (operations, shells, users) is exceeded: in the old WSManFault shape, the newer
+        InternalError with only an MSFT_WmiError detail, or w:QuotaLimit."""
+        return (self.wsman_code in QUOTA_CODES or self.subcode == "QuotaLimit"
+                or self.cim_status == CIM_ERR_SERVER_LIMITS_EXCEEDED)
 
 
 def describe_fault(wsman_code=None, fault_code=None):

@@ -39,7 +39,9 @@ SERVICE_CONTROL = SERVICE_BRIEF + ('ExitCode', 'ServiceSpecificExitCode')
 # Win32_Service.DelayedAutoStart exists from Windows Server 2016 on; asking older hosts for it is an invalid query.
 DELAYED_AUTO_START = 'DelayedAutoStart'
 PROCESS_PROPERTIES = ('ProcessId', 'Name', 'ExecutablePath', 'ParentProcessId')
-EVENT_PROPERTIES = ('Logfile', 'SourceName', 'EventCode', 'Type', 'TimeGenerated', 'Message', 'RecordNumber')
+# InsertionStrings: the strings the message was formatted from; the only text when the source's message file cannot be
+# loaded on the host (Message is then null).
+EVENT_PROPERTIES = ('Logfile', 'SourceName', 'EventCode', 'Type', 'TimeGenerated', 'Message', 'InsertionStrings', 'RecordNumber')
 
 # Win32_Service.State -> normalised spelling (one mapping for the whole collection).
 SERVICE_STATES = {
@@ -60,6 +62,14 @@ READ_FAULTS = ('is_access_denied', 'is_timed_out')
 # a dependency read that fails this way is a gap and the task goes on. That is safe for the service module too,
 # because StopService itself refuses (ReturnValue 3) while services that depend on the service still run.
 DEPENDENCY_FAULTS = READ_FAULTS + ('is_invalid_filter',)
+
+# WMI's refusals of an event log query (WMI error constants, WbemErrorEnum documentation): the quota violation
+# WBEM_E_QUOTA_VIOLATION (older Windows), the same quota as Server 2012 and later report it (w:InternalError with only
+# an MSFT_WmiError, error code ERROR_WSMAN_QUOTA_MAX_OPERATIONS), and WBEM_E_PRIVILEGE_NOT_HELD (the Security log
+# needs SeSecurityPrivilege).
+WBEM_E_QUOTA_VIOLATION = 0x8004106C
+WSMAN_QUOTA_MAX_OPERATIONS = 2150859174
+WBEM_E_PRIVILEGE_NOT_HELD = 0x80041062
 
 # MSFT_NetTCPConnection.State: 2 = Listen (MSFT_NetTCPConnection class documentation).
 TCP_STATE_LISTEN = 2
@@ -184,7 +194,9 @@ def normalise_listener(item):
 
 
 def normalise_event(item):
+    """A Win32_NTLogEvent instance -> the collection's event dict; the time in UTC whatever the host's zone."""
     message = item.get('Message')
+    strings = [text for text in cim.as_list(item.get('InsertionStrings')) if text is not None]
     kind = (item.get('Type') or '').strip().lower()
     return {
         'log': item.get('Logfile'),
@@ -193,7 +205,9 @@ def normalise_event(item):
         'type': kind.replace('security ', '').replace(' ', '_') or None,
         'time': cim.to_utc_iso(item.get('TimeGenerated')),
         'message': message,
-        'winsock_error': winsock_error(message),
+        'insertion_strings': strings,
+        # The message names the code when the host could format it; otherwise the code is one of the strings.
+        'winsock_error': winsock_error(message) or next(filter(None, map(winsock_error, strings)), None),
         'record_number': cim.to_int(item.get('RecordNumber')),
     }
 
@@ -334,6 +348,33 @@ def read_events(client, since, **filters):
     return newest_first([normalise_event(item) for item in client.enumerate(CIMV2, event_query(since, **filters))])
 
 
+def _event_log_refusal(exc):
+    """What an event log fault means for the operator, or None when it is not one a big or closed log causes."""
+    if exc.is_timed_out:
+        return ('the event log query did not finish within the operation timeout (a big log): narrow the window or '
+                'raise winrm_operation_timeout')
+    if exc.wsman_code == WBEM_E_QUOTA_VIOLATION or (exc.wsman_code == WSMAN_QUOTA_MAX_OPERATIONS and exc.is_internal_error):
+        return 'WMI stopped the event log query at its quota (a big log): narrow the window'
+    if exc.wsman_code == WBEM_E_PRIVILEGE_NOT_HELD:
+        return 'the account does not hold SeSecurityPrivilege, which the Security log needs'
+    if exc.is_access_denied:
+        return exc.meaning or exc.msg
+    return None
+
+
+def read_events_tolerant(client, since, gaps, **filters):
+    """read_events, or None with a Win32_NTLogEvent gap saying why when WMI refuses the query (timeout, quota,
+    privilege, access denied): the rest of an answer stays useful."""
+    try:
+        return read_events(client, since, **filters)
+    except errors.WSManFault as exc:
+        meaning = _event_log_refusal(exc)
+        if meaning is None:
+            raise
+        gaps.append(gap(EVENT_CLASS, exc, meaning))
+        return None
+
+
 def read_dependents(client):
     """``{antecedent service name (lower case): [dependent service names]}`` from Win32_DependentService."""
     dependents = {}
@@ -444,10 +485,11 @@ def since_hours(hours, now=None):
     return now - datetime.timedelta(hours=hours)
 
 
-def gap(class_name, exc):
-    """The ``gaps`` entry for a class that could not be read."""
+def gap(class_name, exc, meaning=None):
+    """The ``gaps`` entry for a class that could not be read (``meaning`` says why better than the fault's code)."""
     code = ' %s' % exc.wsman_code if exc.wsman_code is not None else ''
-    return {'class': class_name, 'error': '%s (WSManFault%s%s)' % (exc.meaning or exc.msg, code, ', %s' % exc.fault_code if exc.fault_code else '')}
+    return {'class': class_name,
+            'error': '%s (WSManFault%s%s)' % (meaning or exc.meaning or exc.msg, code, ', %s' % exc.fault_code if exc.fault_code else '')}
 
 
 def tolerant(gaps, class_name, read, *args, tolerate=READ_FAULTS, **kwargs):

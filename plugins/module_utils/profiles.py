@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Exchange profiles: which service should own TCP 25 and which events show that it could not.
 
-Pure data and functions, no network. Facts and their sources are in the project's domain notes
-(``reference/domain.md``, cited below by section); the KB itself is Microsoft KB Q222553.
+Pure data and functions, no network. Each fact names its public source below; the KB itself is Microsoft KB
+Q222553.
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ SMTP_SERVICE = 'SMTPSVC'
 PROXY_SERVICE = 'WSPSRV'
 
 # Exchange 4.0-5.5 Internet Mail Service: KB Q222553 SYMPTOMS (events 4007 and 4020, source
-# MSExchangeIMC, Application log); service name from domain.md section 0.
+# MSExchangeIMC, Application log); MSExchangeIMC is the service name of the Internet Mail Service.
 _IMC_EVENTS = (EventSignature('Application', 'MSExchangeIMC', (4007, 4020)),)
-# IIS SMTP service bind failure, event 115 "could not bind instance" (domain.md 1.2, a weak [W] source:
-# reported as evidence, never acted upon alone).
+# IIS SMTP service bind failure, event 115 "could not bind instance" (known from administrators' reports, not
+# from a Microsoft article: reported as evidence, never acted upon alone).
 _SMTPSVC_EVENTS = (EventSignature('System', 'SMTPSVC', (115,)),)
 # SmtpReceive "Failed to start listening (Error: 10048)" 1019 and "The address is already in use" 1018,
-# source MSExchangeTransport (KB 2958036, domain.md 1.4); the same IDs under the Front End Transport
-# source are inferred [I] in domain.md 1.4, so 2013+ queries both sources.
+# source MSExchangeTransport (KB 2958036); that the Front End Transport source logs the same IDs is our
+# inference, not documented, so 2013+ queries both sources.
 _TRANSPORT_EVENTS = (EventSignature('Application', 'MSExchangeTransport', (1018, 1019)),)
 _FRONTEND_EVENTS = (EventSignature('Application', 'MSExchangeFrontEndTransport', (1018, 1019)),) + _TRANSPORT_EVENTS
 
@@ -62,7 +62,8 @@ PROFILES = {
 PROFILE_NAMES = tuple(PROFILES)
 
 # Every listener of a profile that has more than the mail service's port, with the service expected on it.
-# Exchange 2013 to Subscription Edition (domain.md 1.4, from Microsoft's receive connector and network port tables):
+# Exchange 2013 to Subscription Edition (Microsoft's "Network ports for clients and mail flow in Exchange" and
+# "Receive connectors" tables):
 # Front End Transport on 25 (Default Frontend), 587 (Client Frontend) and 717 (Outbound Proxy Frontend); the
 # Transport service on 2525 (Default) and 465 (Client Proxy); Mailbox Transport Delivery on 475.
 LISTENERS = {
@@ -92,7 +93,8 @@ def detect(service_names) -> str:
     if 'msexchangefrontendtransport' in names:
         return 'exchange2013'
     if 'msexchangetransport' in names:
-        # Exchange 2007/2010 and the 2013+ Edge role have no Front End Transport service (domain.md 1.4).
+        # Exchange 2007/2010 and the 2013+ Edge role have no Front End Transport service (Exchange transport
+        # architecture documentation).
         return 'exchange2007'
     if 'msexchangeimc' in names:
         return 'exchange55'

@@ -12,6 +12,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.mailops.port25.plugins.module_utils import connection, kerberos
 from ansible_collections.mailops.port25.plugins.module_utils.errors import MissingDependency, Port25Error
+from ansible_collections.mailops.port25.plugins.module_utils.text import printable_data
 from ansible_collections.mailops.port25.plugins.module_utils.wsman import WSManClient
 
 # Feature attribute -> AnsibleModule / ArgumentSpecValidator keyword, with the connection rules merged in.
@@ -56,8 +57,25 @@ def failure(exc):
     return {"failed": True, "changed": bool(made), "msg": str(exc), "error": exc.details()}
 
 
+def with_replaced_characters(result, client):
+    """The feature's result, plus ``replaced_characters`` and a warning for each class and property in which the host
+    sent characters XML cannot carry (shown as U+FFFD): the answer is used, and the operator knows what was altered."""
+    replaced = getattr(client, "replaced_characters", lambda: [])()
+    if not replaced:
+        return result
+    result = dict(result or {})
+    result["replaced_characters"] = replaced
+    result["warnings"] = list(result.get("warnings") or []) + [
+        "%s.%s: %d value(s) held characters XML cannot carry (control characters); they are shown as U+FFFD"
+        % (entry["class"], entry["property"], entry["values"]) for entry in replaced]
+    return result
+
+
 def execute(feature, params, check_mode=False, diff=False, client_factory=None):
-    """Validate connection settings, open the client, run the feature, close. Always returns a dict."""
+    """Validate connection settings, open the client, run the feature, close. Always returns a dict.
+
+    Control and bidi characters in it are escaped (text.printable): the result is shown, never parsed back.
+    """
     settings = None
     try:
         settings = connection.settings_from_params(params)
@@ -69,23 +87,24 @@ def execute(feature, params, check_mode=False, diff=False, client_factory=None):
         with kerberos.ticket(settings):
             client = (client_factory or WSManClient)(settings)
             try:
-                result = feature.run(client, params, check_mode=check_mode, diff=diff)
+                result = with_replaced_characters(feature.run(client, params, check_mode=check_mode, diff=diff), client)
             finally:
                 client.close()
     except Port25Error as exc:
-        return failure(exc)
+        return printable_data(failure(exc))
     except Exception as exc:  # a bug must still come back as a task failure, never as a password-bearing traceback
-        return {
+        return printable_data({
             "failed": True,
             "changed": False,
             "msg": connection.scrub("unexpected error: %s: %s" % (type(exc).__name__, exc), settings),
             "exception": connection.scrub(traceback.format_exc(), settings),
-        }
+        })
     result = dict(result or {})
     result.setdefault("changed", False)
     if not diff:
         result.pop("diff", None)
-    return result
+    # Every string a host sent (names, messages, errors) is shown to a person: the terminal, the report, AWX.
+    return printable_data(result)
 
 
 def module_main(feature):

@@ -7,7 +7,9 @@ Everything goes through one pywinrm ``Protocol`` (one requests session: one
 authenticated, keep-alive HTTP connection per host and task). Reads are retried
 with a short backoff on connection resets and ``w:InternalError``; method
 calls (Invoke) are never retried, because a repeated StopService/StartService
-must be decided by re-reading the state, not by resending.
+must be decided by re-reading the state, not by resending. The one exception, for
+reads and method calls alike: a message the host refused unread after closing the
+idle connection is sent once more after a fresh authentication (see ``_send``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import uuid
 from xml.sax.saxutils import escape, quoteattr
 
 from ansible_collections.mailops.port25.plugins.module_utils import cim, connection
-from ansible_collections.mailops.port25.plugins.module_utils.errors import ConnectionFailure, InvalidOption, Port25Error, WSManFault
+from ansible_collections.mailops.port25.plugins.module_utils.errors import (
+    ConnectionFailure, InvalidOption, Port25Error, ProtocolError, WSManFault)
 from ansible_collections.mailops.port25.plugins.module_utils.wql import checked_text, identifier
 
 ACTION_ENUMERATE = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate"
@@ -29,7 +32,14 @@ WQL_DIALECT = "http://schemas.microsoft.com/wbem/wsman/1/WQL"
 ANONYMOUS = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
 MAX_ENVELOPE_SIZE = 512000
 MAX_ELEMENTS = 32000
-MAX_PAGES = 10000
+# What one enumeration may cost before the host is taken for hostile or broken. The biggest answers real hosts give
+# this collection are a few MB (every process of a busy terminal server, about 1,000 with ExecutablePath; a day of
+# bind-failure events bounded by TimeGenerated), so 32 MB is ten times what a real host sends, while a host that
+# pages forever or sends huge pages is stopped before it costs the controller more than that per host and worker.
+ENUMERATION_BYTE_BUDGET = 32 * 1024 * 1024
+# Windows pages by MaxElements and MaxEnvelopeSize, but sends small pages when a provider is slow (Server 2008: 1, 36,
+# 5 items): the page limit stops a host that sends empty or one-item pages forever, long before the byte budget would.
+MAX_PAGES = 2000
 
 _NAMESPACE_RE = re.compile(r"^[A-Za-z0-9_]+(/[A-Za-z0-9_]+)*$")
 _FROM_RE = re.compile(r"\bfrom\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
@@ -101,6 +111,7 @@ class WSManClient(object):
         self.settings = settings
         self.host = settings.host
         self.request_count = 0
+        self._replaced = {}
         self._protocol = protocol if protocol is not None else connection.create_protocol(settings)
         self._to = settings.endpoint
         # Count every message pywinrm's own shell helpers send, too.
@@ -138,9 +149,17 @@ class WSManClient(object):
             raise connection.map_error(exc, self.settings, operation) from None
 
     def _send(self, message, operation, retry=True, pull=False):
-        """Send one message; reads (``retry``) are tried up to len(retry_delays) + 1 times on transient errors."""
+        """Send one message; reads (``retry``) are tried up to len(retry_delays) + 1 times on transient errors.
+
+        A message the host refused unread because it forgot the connection's authentication (idle connection closed:
+        HTTP 401 or an empty 400 on the new connection, ``unprocessed``) is sent once more after a fresh
+        authentication, a method call too: it never reached WMI. A connection reset after sending is not proof of
+        anything, so a method call is not repeated then (service_control re-reads the service and records the call).
+        """
         attempts = len(self.retry_delays) + 1 if retry else 1
-        for attempt in range(attempts):
+        attempt = 0
+        reauthenticated = False
+        while True:
             try:
                 return self._send_once(message, operation)
             except (ConnectionFailure, WSManFault) as exc:
@@ -148,10 +167,16 @@ class WSManClient(object):
                     # Retried or not (a method call is not), the next message must not reuse the broken session:
                     # the re-read after a dropped StopService would otherwise fail on a stale NTLM context.
                     self._reset_transport()
-                if attempt + 1 >= attempts or not self._retryable(exc, pull):
+                    if getattr(exc, "unprocessed", False):
+                        if reauthenticated:
+                            raise Port25Error("%s, again after a fresh authentication; nothing was processed" % exc.msg,
+                                              host=self.host, operation=operation) from None
+                        reauthenticated = True
+                        continue
+                attempt += 1
+                if attempt >= attempts or not self._retryable(exc, pull):
                     raise
-                time.sleep(self.retry_delays[attempt])
-        raise Port25Error("no attempt made", host=self.host, operation=operation)  # pragma: no cover - loop always returns/raises
+                time.sleep(self.retry_delays[attempt - 1])
 
     @staticmethod
     def _retryable(exc, pull=False):
@@ -173,8 +198,12 @@ class WSManClient(object):
             transport.encryption = None
 
     # ------------------------------------------------------------------------------ operations
-    def enumerate(self, namespace, wql):
-        """Run a WQL query and return every item of every page (list of dicts, see cim.parse_instance)."""
+    def enumerate(self, namespace, wql, byte_budget=ENUMERATION_BYTE_BUDGET, max_pages=MAX_PAGES):
+        """Run a WQL query and return every item of every page (list of dicts, see cim.parse_instance).
+
+        The answer may take at most ``byte_budget`` bytes and ``max_pages`` pages (Enumerate and Pulls together);
+        beyond either the context is released and a ProtocolError names the host and the class.
+        """
         namespace = validate_namespace(namespace)
         if not isinstance(wql, str) or not wql.strip():
             raise InvalidOption("the WQL query is empty")
@@ -184,13 +213,15 @@ class WSManClient(object):
         body = ("<n:Enumerate><w:OptimizeEnumeration/><w:MaxElements>%d</w:MaxElements>"
                 "<w:Filter Dialect=%s>%s</w:Filter></n:Enumerate>" % (MAX_ELEMENTS, quoteattr(WQL_DIALECT), escape(wql)))
         data = self._send(self.envelope(ACTION_ENUMERATE, resource, body), operation)
+        received = len(data)
         page = self._parsed(cim.parse_enumeration, data, operation, hint)
-        items = list(page.items)
+        items = self._noted(page.items)
         pages = 1
         while not page.finished:
-            if pages >= MAX_PAGES:
+            over = self._over_budget(received, pages, byte_budget, max_pages, hint)
+            if over:
                 self.release(namespace, page.context)
-                raise Port25Error("more than %d pages; giving up" % MAX_PAGES, host=self.host, operation=operation)
+                raise ProtocolError(over, host=self.host, operation=operation)
             body = "<n:Pull><n:EnumerationContext>%s</n:EnumerationContext><n:MaxElements>%d</n:MaxElements></n:Pull>" % (
                 escape(page.context), MAX_ELEMENTS)
             try:
@@ -198,10 +229,37 @@ class WSManClient(object):
             except Port25Error:
                 self.release(namespace, page.context)
                 raise
+            received += len(data)
             page = self._parsed(cim.parse_enumeration, data, operation, hint)
-            items.extend(page.items)
+            items.extend(self._noted(page.items))
             pages += 1
+        if received > byte_budget:
+            raise ProtocolError(self._over_budget(received, pages, byte_budget, None, hint), host=self.host, operation=operation)
         return items
+
+    @staticmethod
+    def _over_budget(received, pages, byte_budget, max_pages, hint):
+        """Why an enumeration must stop (its answer is bigger than any real host sends), or None."""
+        what = "the answer for %s" % (hint or "the query")
+        if received > byte_budget:
+            return ("%s exceeded the enumeration budget of %d bytes (%d bytes in %d pages); a real host never sends this "
+                    "much, so the host is broken or hostile: gave up" % (what, byte_budget, received, pages))
+        if max_pages is not None and pages >= max_pages:
+            return ("%s exceeded the limit of %d pages (%d bytes so far); a real host never pages this long, so the host "
+                    "is broken or hostile: gave up" % (what, max_pages, received))
+        return None
+
+    def _noted(self, items):
+        """``items`` (a list) without cim.REPLACED_KEY, which is counted per class and property instead."""
+        for item in items:
+            for name in item.pop(cim.REPLACED_KEY, ()):
+                key = (item.get("__class__") or "?", name)
+                self._replaced[key] = self._replaced.get(key, 0) + 1
+        return list(items)
+
+    def replaced_characters(self):
+        """[{class, property, values}]: values read so far in which characters XML cannot carry became U+FFFD."""
+        return [{"class": cls, "property": name, "values": count} for (cls, name), count in sorted(self._replaced.items())]
 
     def _parsed(self, parse, data, operation, *args):
         """``parse(data, *args)``; a parse error or a fault in the answer names this host and operation."""
@@ -229,10 +287,13 @@ class WSManClient(object):
         resource = cim.resource_uri(namespace, class_name)
         operation = "get %s" % class_name
         data = self._send(self.envelope(ACTION_GET, resource, "", selectors), operation)
-        return self._parsed(cim.parse_get, data, operation, class_name)
+        return self._noted([self._parsed(cim.parse_get, data, operation, class_name)])[0]
 
     def invoke(self, namespace, class_name, method, selectors, params=None):
-        """Call a WMI method; returns the output parameters (e.g. {'ReturnValue': '0'}). Never retried."""
+        """Call a WMI method; returns the output parameters (e.g. {'ReturnValue': '0'}).
+
+        Never retried, except once when the host refused it unread (see ``_send``).
+        """
         namespace = validate_namespace(namespace)
         identifier(class_name, "WMI class name")
         identifier(method, "WMI method name")

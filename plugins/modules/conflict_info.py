@@ -266,18 +266,23 @@ events:
       description: When the event was generated (ISO 8601, UTC).
       type: str
     message:
-      description: The event message.
+      description: The event message; V(null) when the host cannot load the source's message file.
       type: str
+    insertion_strings:
+      description: The strings the message was formatted from (C(InsertionStrings)).
+      type: list
+      elements: str
     winsock_error:
-      description: The WinSock error code in the message (for example V(10048), address in use), or V(null).
+      description: The WinSock error code in the message, or else in the insertion strings (for example V(10048),
+        address in use); V(null) when there is none.
       type: int
     record_number:
       description: The record number in its log.
       type: int
   sample:
     - {log: Application, source: MSExchangeIMC, event_id: 4007, type: error, time: '2026-11-28T14:07:41Z',
-       message: The following error occurred while trying to bind the TCP/IP listener socket. 10048, winsock_error: 10048,
-       record_number: 812}
+       message: The following error occurred while trying to bind the TCP/IP listener socket. 10048,
+       insertion_strings: ['10048'], winsock_error: 10048, record_number: 812}
 findings:
   description:
     - What is wrong (or worth knowing), by the rules of KB Q222553.
@@ -360,7 +365,8 @@ port_host:
   returned: success
   type: dict
 gaps:
-  description: WMI classes that could not be read (access denied or timed out), with the error. Empty when all were read.
+  description: WMI classes that could not be read (access denied or timed out; for the event log also a WMI quota on a big
+    log or the missing privilege of the Security log), with the error. Empty when all were read.
   returned: success
   type: list
   elements: dict

@@ -15,7 +15,13 @@ description:
     optionally only from some sources and with some event IDs, newest first.
   - The time window is always applied - unbounded event log queries take tens of seconds on big logs.
   - Adds RV(events[].winsock_error) when a message carries a WinSock error code (for example V(10048), address already
-    in use, the code of KB Q222553).
+    in use, the code of KB Q222553). When the host cannot load the source's message file (RV(events[].message) is
+    V(null)), the code is taken from RV(events[].insertion_strings).
+  - Times are reported in UTC whatever the host's time zone, and the window is the last O(window_hours) hours in
+    absolute time.
+  - When WMI refuses the query (it times out or hits a WMI quota on a big log, or the account lacks the privilege the
+    Security log needs, C(SeSecurityPrivilege)), the module does not fail; it returns no events, names the reason in
+    RV(gaps) and warns.
   - One WQL query; log and source names go into it as quoted literals.
   - Talks to the host from the Ansible controller over WinRM (WMI over WS-Management); nothing runs on the Windows host
     but WMI (no PowerShell, no Python). Runs from an action plugin; it never uses the host's Ansible connection.
@@ -100,18 +106,40 @@ events:
       description: When the event was generated (ISO 8601, UTC).
       type: str
     message:
-      description: The event message.
+      description: The event message; V(null) when the host cannot load the source's message file.
       type: str
+    insertion_strings:
+      description: The strings the message was formatted from (C(InsertionStrings)); the only text when
+        RV(events[].message) is V(null).
+      type: list
+      elements: str
     winsock_error:
-      description: The WinSock error code in the message (for example V(10048), address in use), or V(null).
+      description: The WinSock error code in the message, or else in the insertion strings (for example V(10048),
+        address in use); V(null) when there is none.
       type: int
     record_number:
       description: The record number in its log.
       type: int
   sample:
     - {log: Application, source: MSExchangeIMC, event_id: 4007, type: error, time: '2026-11-28T14:07:41Z',
-       message: The following error occurred while trying to bind the TCP/IP listener socket. 10048, winsock_error: 10048,
-       record_number: 812}
+       message: The following error occurred while trying to bind the TCP/IP listener socket. 10048,
+       insertion_strings: ['10048'], winsock_error: 10048, record_number: 812}
+gaps:
+  description: Why the log could not be read, when WMI refused the query (then RV(events) is empty). One entry naming
+    the class and the reason.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    class:
+      description: V(Win32_NTLogEvent).
+      type: str
+    error:
+      description: The reason (operation timeout, WMI quota, missing privilege, access denied) with the fault's code.
+      type: str
+  sample:
+    - {class: Win32_NTLogEvent, error: 'WMI stopped the event log query at its quota (a big log): narrow the window
+        (WSManFault 2150859174, w:InternalError)'}
 """
 
 from ansible_collections.mailops.port25.plugins.module_utils import runner

@@ -246,6 +246,16 @@ output:
       sample: {hosts: 2, compliant: 1, noncompliant: 0, failed: 1, changed: 1, flagged: 0, actions: 3, predicted: 0,
                before: {compliant: 0, noncompliant: 2, unknown: 0}, after: {compliant: 1, noncompliant: 0, unknown: 1},
                waived: 0, gate_failed: 0}
+    attention:
+      description:
+        - The hosts that are not compliant, worst first, one line each (at most 20, then how many more), with the
+          verdict, the error codes with the port (and port host) each is about, and the ports in conflict with who holds
+          them.
+      returned: O(stage=write)
+      type: list
+      elements: str
+      sample:
+        - 'ex2019.corp.example: Non-compliant: PORT_HELD_BY_SMTP_SERVICE (port 2525); conflict on port 2525: SMTP service: inetinfo.exe'
     gate_failed:
       description: Hosts that are non-compliant and not waived (those that C(fail_on_noncompliant) fails).
       returned: O(stage=write)

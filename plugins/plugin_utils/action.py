@@ -11,6 +11,7 @@ forks its workers, so each host pays nothing for them.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.mailops.port25.plugins.module_utils import connection, runner
+from ansible_collections.mailops.port25.plugins.module_utils.text import printable
 
 # Connection plugins whose host variables describe a WinRM endpoint.
 WINRM_CONNECTIONS = ("winrm", "psrp")
@@ -34,6 +36,26 @@ def connection_name(task_vars, task):
     """Short name of the host's connection plugin (``ansible.builtin.winrm`` -> ``winrm``), or ''."""
     name = task_vars.get("ansible_connection") or getattr(task, "connection", None) or ""
     return str(name).rpartition(".")[2]
+
+
+def failed(msg):
+    """The action's own failure result; its message may quote a variable's value, so it is made printable too."""
+    return {"failed": True, "changed": False, "msg": printable(msg)}
+
+
+def shared_env_host(env_host, hosts):
+    """Why ``MAILOPS_WINRM_HOST`` must not be used for ``hosts`` (the play's hosts that would take it), or None.
+
+    The variable names one Windows server: for two or more hosts it would diagnose (and fix) that one server under
+    each host's name, and the report would show its answer for every one of them.
+    """
+    if not env_host or len(hosts) < 2:
+        return None
+    shown = ", ".join(printable(str(host)) for host in hosts[:5]) + (", ..." if len(hosts) > 5 else "")
+    return ("%sHOST (%s) names one Windows server, but %d hosts of this play have no WinRM inventory settings (%s): each "
+            "would be reported with that server's diagnosis. Give each host ansible_connection=winrm (or psrp) and "
+            "ansible_host, set winrm_host on the task, or run the play for one host" % (
+                connection.ENV_PREFIX, printable(env_host), len(hosts), shown))
 
 
 def plain(value):
@@ -101,6 +123,18 @@ class FeatureAction(ActionBase):
                 options[option] = value
         return options
 
+    def _env_host_problem(self, args, task_vars):
+        """shared_env_host() for this play, when this host's winrm_host would come from the environment."""
+        env_host = os.environ.get(connection.ENV_PREFIX + "HOST")
+        if not env_host or args.get("winrm_host") is not None:
+            return None
+        hostvars = task_vars.get("hostvars") or {}
+        play_hosts = task_vars.get("ansible_play_hosts_all") or task_vars.get("ansible_play_hosts") or []
+        # A host takes the environment's server when the collection reads no inventory settings for it: not winrm/psrp.
+        sharing = [name for name in play_hosts
+                   if connection_name(hostvars.get(name) or {}, self._task) not in WINRM_CONNECTIONS]
+        return shared_env_host(env_host, sharing)
+
     def _task_defaults(self, task_vars):  # pylint: disable=unused-argument
         """Option defaults that come from the play rather than the inventory's WinRM variables (none here)."""
         return {}
@@ -156,18 +190,18 @@ class FeatureAction(ActionBase):
             inventory = self._inventory_options(task_vars)
             defaults = self._task_defaults(task_vars)
         except AnsibleError as exc:
-            return {"failed": True, "changed": False, "msg": str(exc)}
+            return failed(str(exc))
         for option in self._consumed_args():
             args.pop(option, None)
         for option, value in list(inventory.items()) + list(defaults.items()):
             if args.get(option) is None:
                 args[option] = value
         try:
-            problem = self._port_host_options(args, task_vars)
+            problem = self._env_host_problem(args, task_vars) or self._port_host_options(args, task_vars)
         except AnsibleError as exc:
             problem = str(exc)
         if problem:
-            return {"failed": True, "changed": False, "msg": self._with_origins(problem, args)}
+            return failed(self._with_origins(problem, args))
 
         validator = ArgumentSpecValidator(spec, **runner.validation_rules(feature))
         validated = validator.validate(args)
@@ -179,8 +213,7 @@ class FeatureAction(ActionBase):
                 if isinstance(error, UnsupportedError):
                     text = "Unsupported parameters for (%s) module: %s" % (self._task.action, text)
                 messages.append(text)
-            return remove_values({"failed": True, "changed": False, "msg": self._with_origins("; ".join(messages), args)},
-                                 no_log_values)
+            return remove_values(failed(self._with_origins("; ".join(messages), args)), no_log_values)
 
         if not connection.HAS_WINRM:
             return {"failed": True, "changed": False,

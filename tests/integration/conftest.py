@@ -23,7 +23,7 @@ Fixtures
 ``run_playbook(playbook, inventory, extra_vars=None, check=False, extra=())`` -> PlaybookResult
     Runs ``ansible-playbook``; ``.rc``, ``.stdout``, ``.stderr``.
 
-Session fleets for READ-ONLY tests: ``diag_fleets`` starts the eight shipped scenarios once over NTLM/HTTP and
+Session fleets for READ-ONLY tests: ``diag_fleets`` starts the shipped scenarios once over NTLM/HTTP and
 once over Basic/HTTPS (``{'ntlm-http': handle, 'basic-https': handle}``). Tests that change a host or need faults
 start their own fleet with ``start_fleet``.
 """
@@ -87,7 +87,7 @@ def run_playbook(ansible_env, tmp_path):
 
 @pytest.fixture(scope='session')
 def diag_fleets(tmp_path_factory):
-    """The eight shipped scenarios, once per transport, shared by every read-only test of the session."""
+    """The shipped scenarios, once per transport, shared by every read-only test of the session."""
     base = tmp_path_factory.mktemp('diag')
     with contextlib.ExitStack() as stack:
         fleets = {}

@@ -14,6 +14,8 @@ Commands (all with ``make_env()``: collection path, no colour, no MAILOPS_WINRM_
     ``playbook(env, cwd, path, inventory, ...)`` -> PlaybookResult; ``calls(env, cwd, inventory, plan)``: many module
     calls in one run; ``collection_playbook(name, inventory, tmp_path, label, ...)`` -> Run: one of the collection's
     playbooks with its recap and report.
+Written reports
+    ``written_report(report_dir)`` -> (port rows by host from the HTML page's data block, JUnit cases by host).
 State
     ``services``, ``service_record``, ``port_owner``, ``processes``, ``state_bytes``, ``invoke_requests``.
 """
@@ -28,6 +30,7 @@ import os
 import re
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 
 import yaml
 
@@ -210,6 +213,24 @@ class Run(object):
     def hosts(self):
         """Report entries by host name."""
         return dict((entry['host'], entry) for entry in self.report()['hosts'])
+
+
+def written_report(report_dir):
+    """What the written HTML and JUnit files say per host: ``({host: {'ports': [[port, expected, owner, verdict, before]],
+    'port_host', 'owner', 'conflicts', 'actions': [[action, service]]}}, {host: JUnit testcase element})``."""
+    with open(os.path.join(report_dir, 'port25-report.html'), encoding='utf-8') as handle:
+        page = handle.read()
+    data = json.loads(page.split('<script type="application/json" id="report-data">', 1)[1].split('</script>', 1)[0])
+
+    def text(index):
+        return data['s'][index] if index >= 0 else None
+
+    rows = dict((row['h'], {'ports': [[text(p[0]), text(p[1]), text(p[2]), p[3], text(p[6])] for p in row['d']['pt']],
+                            'port_host': text(row['ph']), 'owner': text(row['o']), 'conflicts': [text(i) for i in row['cf']],
+                            'cause': text(row['x']), 'actions': [[text(a[0]), text(a[1])] for a in row['d']['a']]})
+                for row in data['rows'])
+    suite = ET.parse(os.path.join(report_dir, 'port25-report.xml')).getroot()
+    return rows, dict((case.get('name'), case) for case in suite.iter('testcase'))
 
 
 def playbook_command(name, inventory, extra_vars, *args):

@@ -19,6 +19,11 @@ from ansible_collections.mailops.port25.tests.integration.helpers import (
 VERDICTS = {
     'ex2003': ('exchange2003', 'mail_service', ['IISADMIN', 'RESvc', 'SMTPSVC'],
                [('SMTP_SERVICE_IS_TRANSPORT', 'info')], True),
+    # the same conflict on a host in UTC-07:00 with a 100,000-record log and no message file for the transport
+    'ex2019-biglog': ('exchange2013', 'smtp_service', ['IISADMIN', 'SMTPSVC'],
+                      [('PORT_HELD_BY_SMTP_SERVICE', 'error'), ('SMTP_SERVICE_ENABLED', 'error'),
+                       ('MAIL_SERVICE_NOT_RUNNING', 'error'), ('ANTIVIRUS_PRESENT', 'info')],
+                      False),
     'ex2019-iis-smtp': ('exchange2013', 'smtp_service', ['IISADMIN', 'SMTPSVC'],
                         [('PORT_HELD_BY_SMTP_SERVICE', 'error'), ('SMTP_SERVICE_ENABLED', 'error'),
                          ('MAIL_SERVICE_NOT_RUNNING', 'error'), ('ANTIVIRUS_PRESENT', 'info')],
@@ -50,7 +55,7 @@ PRODUCTS = {'ex2003': [], 'oldos-ex55-smtp': [], 'ex55-av-proxy': [('Microsoft D
 REQUESTS = {
     'ex55-healthy': (2, 3, 2, 0, 7), 'ex55-smtp': (2, 3, 2, 0, 7), 'ex55-smtp-stopped-auto': (2, 3, 2, 0, 7),
     'ex55-av-proxy': (2, 3, 3, 0, 8), 'ex55-unknown-owner': (2, 4, 2, 0, 8), 'ex2019-iis-smtp': (2, 3, 3, 0, 8),
-    'ex2003': (2, 3, 0, 5, 10), 'oldos-ex55-smtp': (2, 3, 1, 5, 11),
+    'ex2019-biglog': (2, 3, 3, 0, 8), 'ex2003': (2, 3, 0, 5, 10), 'oldos-ex55-smtp': (2, 3, 1, 5, 11),
 }
 SHELL = ('Create', 'Command', 'Receive', 'Signal', 'Delete')
 

@@ -12,7 +12,8 @@ import copy
 from winlab.testing import require_smtp, smtp_greeting
 
 from ansible_collections.mailops.port25.tests.integration.helpers import (
-    KB_HOST, adhoc_process, calls, collection_playbook, fleet, make_env, renamed, scenario_hosts, services, state_bytes)
+    KB_HOST, adhoc_process, calls, collection_playbook, fleet, make_env, renamed, scenario_hosts, services, state_bytes,
+    written_report)
 
 EXCHANGE = ' Microsoft ESMTP MAIL Service ready at '
 SCAN = '{fqdn} ESMTP MailScan 7 gateway ready'
@@ -82,6 +83,18 @@ def test_greetings_prove_the_owner_find_the_silent_conflict_and_follow_the_fixes
             ('SMTP_SERVICE_ENABLED', None), ('PORT_HELD_BY_SMTP_SERVICE', 2525), ('MAIL_SERVICE_NOT_RUNNING', None)]
         assert 'MSExchangeTransport is stopped' in [f for f in ex2019['findings'] if f['code'] == 'MAIL_SERVICE_NOT_RUNNING'][0]['message']
         assert ex2019['ports'][3]['greeting']['software'] == 'iis_smtp'
+        # The written report shows every port with its owner and verdict, and names 2525 as the conflict.
+        pages, cases = written_report(before.report_dir)
+        fet = 'mail service: MSExchangeFrontendTransport.exe (MSExchangeFrontEndTransport)'
+        assert [p[:4] for p in pages['ex2019-2525']['ports']] == [
+            ['25', 'MSExchangeFrontEndTransport', fet, 'ok'], ['587', 'MSExchangeFrontEndTransport', fet, 'ok'],
+            ['717', 'MSExchangeFrontEndTransport', fet, 'ok'],
+            ['2525', 'MSExchangeTransport', 'SMTP service: inetinfo.exe (IISADMIN, SMTPSVC)', 'conflict'],
+            ['465', 'MSExchangeTransport', 'nobody (port free)', 'free'],
+            ['475', 'MSExchangeDelivery', 'mail service: MSExchangeDelivery.exe (MSExchangeDelivery)', 'ok']]
+        assert pages['ex2019-2525']['conflicts'] == ['port 2525: SMTP service: inetinfo.exe (IISADMIN, SMTPSVC)']
+        assert cases['ex2019-2525'].find('failure').get('message') == (
+            'SMTP_SERVICE_ENABLED; PORT_HELD_BY_SMTP_SERVICE (port 2525); MAIL_SERVICE_NOT_RUNNING')
 
         fix = collection_playbook('remediate', lab.inventory_path, tmp_path, 'fix')
         assert fix.rc == 0, fix.output

@@ -147,6 +147,10 @@ def test_service_info(info_results, transport):
         assert (res['exists'], res['missing']) == (True, ['NoSuchService'])
 
 
+# scenario -> the sources whose message file the host cannot load (their events come without Message)
+NO_MESSAGE_FILE = {'ex2019-biglog': ('MSExchangeFrontEndTransport',)}
+
+
 @pytest.mark.parametrize('transport', sorted(TRANSPORTS))
 def test_event_info(info_results, transport):
     lab, results = run_everywhere(info_results, transport, 'event_info')
@@ -159,12 +163,15 @@ def test_event_info(info_results, transport):
         res = results[name]
         since = datetime.datetime.strptime(res['since'], '%Y-%m-%dT%H:%M:%SZ').replace(tzinfo=datetime.timezone.utc).timestamp()
         wanted = [e for e in wanted if e['time'] >= since]
+        silent = NO_MESSAGE_FILE.get(name, ())
         assert [(e['source'], e['event_id'], e['record_number'], e['message'], e['type']) for e in res['events']] == \
-            [(e['source'], e['event_id'], e['record'], e['message'], e['type']) for e in wanted], name
+            [(e['source'], e['event_id'], e['record'], None if e['source'] in silent else e['message'], e['type'])
+             for e in wanted], name
         for event, raw in zip(res['events'], wanted):
             assert event['log'] == 'Application'
             assert event['time'] == datetime.datetime.fromtimestamp(int(raw['time']), datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
             assert event['winsock_error'] == (10048 if '10048' in raw['message'] else None)
+            assert event['insertion_strings'] == raw['strings']
     assert [e['event_id'] for e in results['ex55-smtp']['events']] == [4020, 4007]
     assert results['ex55-healthy']['events'] == []
 

@@ -21,6 +21,7 @@ EXPECTED = {
     'ex55-smtp': (KB_FIX, 'compliant', []),
     'oldos-ex55-smtp': (KB_FIX, 'compliant', []),
     'ex2019-iis-smtp': (FET_FIX, 'compliant', []),
+    'ex2019-biglog': (FET_FIX, 'compliant', []),
     'ex55-smtp-stopped-auto': ([KB_FIX[1]], 'compliant', []),
     'ex55-healthy': ([], 'compliant', []),
     'ex2003': ([], 'compliant', ['SMTP_SERVICE_IS_TRANSPORT']),

@@ -17,7 +17,7 @@ from winlab.testing import require_smtp, smtp_greeting
 
 from ansible_collections.mailops.port25.tests.integration.helpers import (
     SCENARIO_DIR, adhoc_process, change_keys, collection_playbook, fleet, invoke_requests, processes, services, state_bytes,
-    write_inventory)
+    write_inventory, written_report)
 
 KB_FILE = os.path.join(SCENARIO_DIR, 'topology', 'kb-proxy.yml')
 MAIL, PROXY = 'ex55-wsp', 'wsp-proxy'
@@ -28,6 +28,7 @@ FIX = [
     ('start', 'MSExchangeIMC', {'state': 'stopped', 'start_mode': 'auto'}, {'state': 'running', 'start_mode': 'auto'}),
 ]
 IMS = 'ex55-wsp.lab.test ESMTP Server (Microsoft Exchange Internet Mail Service 5.5.2653.13) ready'
+PROXY_SMTP = 'SMTP service: inetinfo.exe (IISADMIN, SMTPSVC, W3PROXY, W3SVC) on wsp-proxy'
 
 
 def kb_hosts():
@@ -80,6 +81,15 @@ def test_the_kb_setup_diagnosed_fixed_verified_and_rolled_back(tmp_path):
         assert held['kb_section'] == 'Resolution step 1'
         assert state_bytes(lab, [MAIL, PROXY]) == pristine
         assert invoke_requests(lab, MAIL) == [] and invoke_requests(lab, PROXY) == []
+        # The written report: the port row and the actions name the port host; JUnit names the port of the conflict.
+        pages, cases = written_report(check.report_dir)
+        assert pages[MAIL]['ports'] == [['25 on wsp-proxy', 'MSExchangeIMC', PROXY_SMTP, 'conflict', None]]
+        assert pages[MAIL]['port_host'] == PROXY and pages[MAIL]['owner'] == PROXY_SMTP
+        assert pages[MAIL]['actions'] == [['stop', 'SMTPSVC on wsp-proxy'], ['set_start_mode', 'SMTPSVC on wsp-proxy'],
+                                          ['start', 'MSExchangeIMC']]
+        failure = cases[MAIL].find('failure')
+        assert 'PORT_HELD_BY_SMTP_SERVICE (port 25 on wsp-proxy)' in failure.get('message').split('; ')
+        assert failure.text.splitlines()[0] == 'CONFLICT port 25 on wsp-proxy: ' + PROXY_SMTP
 
         # The fix: SMTPSVC stopped and disabled on the proxy, the IMS running, the proxy's 25 held by WSPSRV.
         fix = collection_playbook('remediate', inventory, tmp_path, 'fix', extra=TARGET)
@@ -95,6 +105,13 @@ def test_the_kb_setup_diagnosed_fixed_verified_and_rolled_back(tmp_path):
         # Verified on the wire too: the proxy's port 25 greets as the IMS, read by the collection and by smtplib.
         assert smtp_greeting(proxy_address) == (220, IMS)
         assert smtp_greeting(mail_address) is None
+        pages, cases = written_report(fix.report_dir)
+        assert pages[MAIL]['ports'] == [['25 on wsp-proxy', 'MSExchangeIMC', 'mail service: wspsrv.exe (WSPSRV) on wsp-proxy (for '
+                                         'MSExchangeIMC)', 'ok', 'Conflict: ' + PROXY_SMTP]]
+        lines = cases[MAIL].find('system-out').text.splitlines()
+        assert lines[1:3] == ['port host: wsp-proxy', 'port 25 on wsp-proxy (expected MSExchangeIMC): OK - mail service: wspsrv.exe '
+                              '(WSPSRV) on wsp-proxy (for MSExchangeIMC) (before: Conflict - %s); greeting "220 %s" (as expected: the '
+                              'Microsoft Exchange Internet Mail Service (Exchange 4.0-5.5))' % (PROXY_SMTP, IMS)]
 
         # A second run changes nothing on either host.
         again = collection_playbook('remediate', inventory, tmp_path, 'again', extra=TARGET)

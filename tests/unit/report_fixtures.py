@@ -90,3 +90,114 @@ def fleet_results():
         HOSTILE: record(HOSTILE, 'generic', other, other, flags=[{
             'code': 'UNKNOWN_OWNER', 'message': 'smtprelay.exe <b>holds</b> TCP 25', 'advice': 'Find out what it is.'}]),
     }
+
+
+# Every listener of a profile, and KB Q222553's two hosts: records shaped as the lab's runs write them (tests/integration
+# test_greeting.py's Exchange 2019 host whose IIS SMTP virtual server took 2525, test_topology.py's proxy setup).
+FREE = {'kind': 'none', 'pid': None, 'process': None, 'path': None, 'services': [], 'product': None}
+EXCHANGE_2007 = 'the Microsoft Exchange transport (Exchange 2007 or later)'
+IIS_SMTP = 'the Microsoft SMTP Service of IIS (also the Exchange 2000/2003 transport)'
+IMS = 'the Microsoft Exchange Internet Mail Service (Exchange 4.0-5.5)'
+
+
+def owner(kind, pid, process, services):
+    return {'kind': kind, 'pid': pid, 'process': process, 'path': None, 'services': services, 'product': None}
+
+
+def greeting(text, software, software_name, expected, expected_name):
+    return {'address': '192.0.2.19', 'port': 25, 'code': 220, 'text': text, 'software': software, 'software_name': software_name,
+            'error': None, 'expected': expected, 'expected_name': expected_name, 'matches': software == expected}
+
+
+def port(number, service, holder, verdict, said=None, host=None):
+    return {'port': number, 'service': service, 'host': host, 'owner': holder, 'verdict': verdict, 'greeting': said}
+
+
+FET, TRANSPORT, DELIVERY = 'MSExchangeFrontEndTransport', 'MSExchangeTransport', 'MSExchangeDelivery'
+FET_OWNER = owner('mail_service', 4100, 'MSExchangeFrontendTransport.exe', [FET])
+TRANSPORT_OWNER = owner('mail_service', 4200, 'MSExchangeTransport.exe', [TRANSPORT])
+DELIVERY_OWNER = owner('mail_service', 4300, 'MSExchangeDelivery.exe', [DELIVERY])
+IIS_OWNER = owner('smtp_service', 900, 'inetinfo.exe', ['IISADMIN', 'SMTPSVC'])
+EXCHANGE_HELLO = greeting('ex2019.corp.example Microsoft ESMTP MAIL Service ready at Sat, 28 Nov 2026 16:19:58 +0000',
+                          'exchange_transport', EXCHANGE_2007, 'exchange_transport', EXCHANGE_2007)
+IIS_HELLO = greeting('ex2019.corp.example Microsoft ESMTP MAIL Service, Version: 10.0.17763.1 ready at Sat, 28 Nov 2026 '
+                     '16:19:58 +0000', 'iis_smtp', IIS_SMTP, 'exchange_transport', EXCHANGE_2007)
+EX2019_2525 = {
+    'compliant': False, 'owner': FET_OWNER,
+    'findings': [finding('SMTP_SERVICE_ENABLED', 'error', 'SMTPSVC is running with start mode auto: it can start again and take '
+                         'the port; stop it and set it to disabled.'),
+                 dict(finding('PORT_HELD_BY_SMTP_SERVICE', 'error', 'TCP port 2525 (the port of MSExchangeTransport) is held by '
+                              'PID 900 (inetinfo.exe) hosting IISADMIN, SMTPSVC.'), port=2525),
+                 finding('MAIL_SERVICE_NOT_RUNNING', 'error', 'The mail service MSExchangeTransport is stopped (start mode auto).',
+                         'Symptoms')],
+    'smtp_service': svc('SMTPSVC', 'running', 'auto', 900), 'mail_service': svc(FET, 'running', 'auto', 4100),
+    'ports': [port(25, FET, FET_OWNER, 'ok', EXCHANGE_HELLO), port(587, FET, FET_OWNER, 'ok', EXCHANGE_HELLO),
+              port(717, FET, FREE, 'free'), port(2525, TRANSPORT, IIS_OWNER, 'conflict', IIS_HELLO),
+              port(465, TRANSPORT, FREE, 'free'), port(475, DELIVERY, DELIVERY_OWNER, 'ok', EXCHANGE_HELLO)],
+    'greeting': EXCHANGE_HELLO, 'remote_bind': None, 'port_host': None}
+EX2019_FIXED = dict(EX2019_2525, compliant=True, findings=[], smtp_service=svc('SMTPSVC', 'stopped', 'disabled'), ports=[
+    port(25, FET, FET_OWNER, 'ok', EXCHANGE_HELLO), port(587, FET, FET_OWNER, 'ok', EXCHANGE_HELLO), port(717, FET, FREE, 'free'),
+    port(2525, TRANSPORT, TRANSPORT_OWNER, 'ok', EXCHANGE_HELLO), port(465, TRANSPORT, TRANSPORT_OWNER, 'ok', EXCHANGE_HELLO),
+    port(475, DELIVERY, DELIVERY_OWNER, 'ok', EXCHANGE_HELLO)])
+EX2019_ACTIONS = [make_action('stop', 'SMTPSVC', ('running', 'auto'), ('stopped', 'auto')),
+                  make_action('set_start_mode', 'SMTPSVC', ('stopped', 'auto'), ('stopped', 'disabled')),
+                  make_action('start', TRANSPORT, ('stopped', 'auto'), ('running', 'auto'))]
+
+PROXY = 'wsp-proxy'
+PROXY_IIS = owner('smtp_service', 948, 'inetinfo.exe', ['IISADMIN', 'SMTPSVC', 'W3PROXY', 'W3SVC'])
+WSPSRV = owner('mail_service', 1032, 'wspsrv.exe', ['WSPSRV'])
+PROXY_IIS_HELLO = dict(greeting('wsp-proxy.corp.example Microsoft ESMTP MAIL Service, Version: 10.0.17763.1 ready at Sat, 28 Nov '
+                                '2026 16:19:58 +0000', 'iis_smtp', IIS_SMTP, 'exchange55_ims', IMS), address='192.0.2.25')
+IMS_HELLO = dict(greeting('ex55-wsp.corp.example ESMTP Server (Microsoft Exchange Internet Mail Service 5.5.2653.13) ready',
+                          'exchange55_ims', IMS, 'exchange55_ims', IMS), address='192.0.2.25')
+REMOTE_BIND = {'application': 'msexcimc', 'files': ['C:\\exchsrvr\\connect\\msexcimc\\bin\\Wspcfg.ini', 'C:\\Mspclnt\\Mspclnt.ini'],
+               'missing': [], 'configured': True, 'ports': [25], 'persistent': True, 'kill_old_session': True, 'disabled': False,
+               'proxy': 'WSP-PROXY', 'proxy_source': 'Mspclnt.ini [Servers Ip Addresses] Name'}
+
+
+def _port_host(smtp):
+    return {'host': PROXY, 'address': '192.0.2.25', 'detected_profile': 'msproxy2', 'smtp_service': dict(smtp, is_transport=False),
+            'proxy_service': svc('WSPSRV', 'running', 'auto', 1032), 'antivirus': {'present': False, 'holds_port': False, 'products': []},
+            'gaps': []}
+
+
+def _on_proxy(item):
+    return dict(item, host=PROXY, message='On the port host wsp-proxy: ' + item['message'])
+
+
+WSP_BEFORE = {
+    'compliant': False, 'owner': dict(PROXY_IIS, host=PROXY),
+    'findings': [finding('MAIL_SERVICE_NOT_RUNNING', 'error', 'The mail service MSExchangeIMC is stopped (start mode auto).', 'Symptoms'),
+                 finding('REMOTE_BIND', 'info', 'MSExchangeIMC binds TCP port 25 on the WinSock Proxy server WSP-PROXY; the port '
+                         'host is wsp-proxy.', 'Cause'),
+                 dict(_on_proxy(finding('PORT_HELD_BY_SMTP_SERVICE', 'error', 'TCP port 25 is held by PID 948 (inetinfo.exe) hosting '
+                                        'IISADMIN, SMTPSVC, W3PROXY, W3SVC.')), port=25),
+                 _on_proxy(finding('SMTP_SERVICE_ENABLED', 'error', 'SMTPSVC is running with start mode auto.'))],
+    'smtp_service': {'name': 'SMTPSVC', 'exists': False, 'state': None, 'start_mode': None, 'pid': None},
+    'mail_service': svc('MSExchangeIMC', 'stopped', 'auto'),
+    'ports': [port(25, 'MSExchangeIMC', PROXY_IIS, 'conflict', PROXY_IIS_HELLO, PROXY)],
+    'greeting': PROXY_IIS_HELLO, 'remote_bind': REMOTE_BIND, 'port_host': _port_host(svc('SMTPSVC', 'running', 'auto', 948))}
+WSP_AFTER = dict(WSP_BEFORE, compliant=True, owner=dict(WSPSRV, host=PROXY), findings=[WSP_BEFORE['findings'][1]],
+                 mail_service=svc('MSExchangeIMC', 'running', 'auto', 2200),
+                 ports=[port(25, 'MSExchangeIMC', WSPSRV, 'ok', IMS_HELLO, PROXY)], greeting=IMS_HELLO,
+                 port_host=_port_host(svc('SMTPSVC', 'stopped', 'disabled')))
+WSP_ACTIONS = [dict(make_action('stop', 'SMTPSVC', ('running', 'auto'), ('stopped', 'auto')), host=PROXY),
+               dict(make_action('set_start_mode', 'SMTPSVC', ('stopped', 'auto'), ('stopped', 'disabled')), host=PROXY),
+               make_action('start', 'MSExchangeIMC', ('stopped', 'auto'), ('running', 'auto'))]
+# The same host run without a port host: Wspcfg.ini names the proxy, and nothing on it was checked.
+WSP_ALONE = dict(WSP_BEFORE, owner=None, findings=[
+    finding('REMOTE_BIND_PORT_HOST_NOT_SET', 'error', 'MSExchangeIMC binds TCP port 25 on the WinSock Proxy server WSP-PROXY: '
+            'set bind_conflict_port_host.', 'Cause')], ports=[port(25, 'MSExchangeIMC', None, 'unchecked')], greeting=None,
+    port_host=None)
+
+
+def port_results():
+    """An Exchange 2019 host with a conflict on 2525 (check mode, and fixed) and the KB's proxy setup (fixed, alone)."""
+    predicted = [dict(a, changed=False) for a in EX2019_ACTIONS]
+    return {
+        'ex2019.corp.example': dict(record('ex2019.corp.example', 'exchange2013', EX2019_2525, EX2019_2525, predicted, check_mode=True),
+                                    changed=True),
+        'ex2019-fixed.corp.example': record('ex2019-fixed.corp.example', 'exchange2013', EX2019_2525, EX2019_FIXED, EX2019_ACTIONS),
+        'ex55-wsp': dict(record('ex55-wsp', 'exchange55', WSP_BEFORE, WSP_AFTER, WSP_ACTIONS), port_host=PROXY),
+        'ex55-wsp-alone': record('ex55-wsp-alone', 'exchange55', WSP_ALONE, WSP_ALONE),
+    }

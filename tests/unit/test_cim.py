@@ -251,10 +251,12 @@ FAULTS = [
     ("txwinrm_data_error_max_concurrent.xml", "w:InternalError", 2150859174,
      "The WS-Management service cannot process the request. This user is allowed a maximum number of 15 concurrent "
      "operations, which has been exceeded. Close existing operations for this user, or raise the quota for this user.",
-     "is_internal_error"),
+     ("is_internal_error", "is_quota_exceeded")),
     ("winrb_winrm_tests_spec_stubs_responses_wmi_error_v2.xml", "w:QuotaLimit", 2150859173,
      "The WS-Management service cannot process the request. This user is allowed a maximum number of 30 concurrent "
-     "shells, which has been exceeded. Close existing shells or raise the quota for this user.", None),
+     "shells, which has been exceeded. Close existing shells or raise the quota for this user.", "is_quota_exceeded"),
+    ("pywinrm_test_exceptions_wmi_error_detail.xml", "w:InternalError", 2150859174, "WMI Message.",
+     ("is_internal_error", "is_quota_exceeded")),
 ]
 
 
@@ -267,8 +269,9 @@ def test_fault_captures(name, subcode, code, provider_message, flag):
     assert fault.wsman_code == code
     assert fault.provider_message == provider_message
     assert fault.meaning
-    flags = ("is_access_denied", "is_not_found", "is_invalid_filter", "is_timed_out", "is_invalid_namespace", "is_internal_error")
-    assert [f for f in flags if getattr(fault, f)] == ([flag] if flag else [])
+    flags = ("is_access_denied", "is_not_found", "is_invalid_filter", "is_timed_out", "is_invalid_namespace", "is_internal_error",
+             "is_quota_exceeded")
+    assert [f for f in flags if getattr(fault, f)] == list((flag,) if isinstance(flag, str) else flag or ())
     fault.host, fault.operation = "mail01", "enumerate Win32_Service"
     text = str(fault)
     assert text.startswith("mail01: enumerate Win32_Service: WSManFault %d (%s): " % (code, subcode))
@@ -287,8 +290,10 @@ def test_fault_meanings_in_plain_english():
         "not found: no object matches the resource URI and selectors"
     assert get("omi_wsmanparser_timedout_fault.xml").meaning == \
         "timed out: the operation did not finish within the operation timeout"
-    assert get("txwinrm_data_error_max_concurrent.xml").meaning == \
-        "too many operations: the maximum number of concurrent operations for this user is exceeded"
+    assert get("txwinrm_data_error_max_concurrent.xml").meaning == (
+        "too many operations: the maximum number of concurrent operations for this user (MaxConcurrentOperationsPerUser) is "
+        "exceeded; run fewer tasks against this host at once or raise the quota (winrm/config/service)")
+    assert get("pywinrm_test_exceptions_wmi_error_detail.xml").meaning == get("txwinrm_data_error_max_concurrent.xml").meaning
 
 
 def test_fault_details_of_notfound():

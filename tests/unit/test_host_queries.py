@@ -62,7 +62,7 @@ def test_hostile_pattern_wildcards_are_literal():
 def test_event_query_with_signatures():
     from ansible_collections.mailops.port25.plugins.module_utils import profiles
     assert hq.event_query(SINCE, signatures=profiles.PROFILES['exchange2013'].events) == (
-        'SELECT Logfile,SourceName,EventCode,Type,TimeGenerated,Message,RecordNumber FROM Win32_NTLogEvent '
+        'SELECT Logfile,SourceName,EventCode,Type,TimeGenerated,Message,InsertionStrings,RecordNumber FROM Win32_NTLogEvent '
         "WHERE TimeGenerated >= '20261125160000.000000+000' AND ("
         "(Logfile = 'Application' AND SourceName = 'MSExchangeFrontEndTransport' AND (EventCode = 1018 OR EventCode = 1019)) OR "
         "(Logfile = 'Application' AND SourceName = 'MSExchangeTransport' AND (EventCode = 1018 OR EventCode = 1019)))")
@@ -70,7 +70,7 @@ def test_event_query_with_signatures():
 
 def test_event_query_with_filters():
     assert hq.event_query(SINCE, log='System', sources=["O'Brien"], event_ids=[7036]) == (
-        'SELECT Logfile,SourceName,EventCode,Type,TimeGenerated,Message,RecordNumber FROM Win32_NTLogEvent '
+        'SELECT Logfile,SourceName,EventCode,Type,TimeGenerated,Message,InsertionStrings,RecordNumber FROM Win32_NTLogEvent '
         "WHERE TimeGenerated >= '20261125160000.000000+000' AND Logfile = 'System' AND (SourceName = 'O\\'Brien') "
         'AND (EventCode = 7036)')
     assert hq.event_query(SINCE).endswith("WHERE TimeGenerated >= '20261125160000.000000+000'")
@@ -127,7 +127,7 @@ def test_normalise_event():
                                 'TimeGenerated': '2026-11-28T15:04:05.123-01:00', 'RecordNumber': '812',
                                 'Message': 'The following error occurred while trying to bind the TCP/IP listener socket. 10048'})
     assert event == {'log': 'Application', 'source': 'MSExchangeIMC', 'event_id': 4007, 'type': 'error',
-                     'time': '2026-11-28T16:04:05Z', 'record_number': 812, 'winsock_error': 10048,
+                     'time': '2026-11-28T16:04:05Z', 'record_number': 812, 'winsock_error': 10048, 'insertion_strings': [],
                      'message': 'The following error occurred while trying to bind the TCP/IP listener socket. 10048'}
     assert hq.normalise_event({'Type': 'Security Audit Failure'})['type'] == 'audit_failure'
     assert hq.normalise_event({'Type': 'Audit Success'})['type'] == 'audit_success'

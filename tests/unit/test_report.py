@@ -21,7 +21,7 @@ from ansible.vars.manager import VariableManager
 
 from ansible_collections.mailops.port25.plugins.action import report_write
 from ansible_collections.mailops.port25.plugins.filter import port25_report as report
-from ansible_collections.mailops.port25.plugins.plugin_utils.report import html, junit, model
+from ansible_collections.mailops.port25.plugins.plugin_utils.report import html, junit, model, terminal
 from ansible_collections.mailops.port25.tests.unit.report_fixtures import (
     GENERATED, HOSTILE, KB_ACTIONS, KB_AFTER, KB_BEFORE, fleet_results, record)
 
@@ -220,8 +220,11 @@ def test_report_write_builds_once_and_writes_the_three_documents(tmp_path):
     artifact = result.pop('artifact')
     key = 'port25_piece_' + run['id'].replace('-', '_')
     assert list(artifact) == [key] and len(artifact[key]['hosts']) == len(hosts)
+    attention = result['output'].pop('attention')
     assert result == {'changed': True, 'output': dict(paths, dir=str(dest), summary=expected['summary'], changes={},
                                                       gate_failed=['mail02.corp.example', HOSTILE])}
+    assert attention == terminal.lines(expected) and len(attention) == 4
+    assert attention[0] == 'mail05.corp.example: Failed: StopService SMTPSVC: still stop_pending after 60 s'
     assert sorted(p.name for p in dest.iterdir()) == ['port25-report.html', 'port25-report.json', 'port25-report.xml']
     written['run'] = run
     assert (dest / 'port25-report.html').read_text(encoding='utf-8') == html.render(written)

@@ -11,7 +11,8 @@ import re
 
 from ansible_collections.mailops.port25.plugins.plugin_utils.report import html as report_html
 from ansible_collections.mailops.port25.plugins.plugin_utils.report import model
-from ansible_collections.mailops.port25.tests.unit.report_fixtures import GENERATED, HOSTILE, HOSTILE_MESSAGE, fleet_results
+from ansible_collections.mailops.port25.tests.unit.report_fixtures import (
+    EX2019_2525, GENERATED, HOSTILE, HOSTILE_MESSAGE, fleet_results, port_results, record)
 
 DOCS = 'file:///opt/collections/ansible_collections/mailops/port25/docs/kb-q222553.md'
 
@@ -111,3 +112,40 @@ def test_the_hostile_fixture_host_is_in_the_table_data():
     _page_text, parsed = _page()
     rows = json.loads(dict(parsed.scripts)['application/json'])['rows']
     assert len(rows) == 6 and HOSTILE not in [r['h'] for r in rows]
+
+
+def _data(results):
+    page = report_html.render(model.build_report(results, list(results), GENERATED), DOCS)
+    parser = _PageParser()
+    parser.feed(page)
+    parser.close()
+    return page, json.loads(dict(parser.scripts)['application/json'])
+
+
+def test_each_host_carries_its_port_table_and_port_host_in_the_page_data():
+    page, data = _data(port_results())
+    rows = {r['h']: r for r in data['rows']}
+    strings = data['s']
+    table = [[strings[p[0]], strings[p[2]], p[3]] for p in rows['ex2019.corp.example']['d']['pt']]
+    assert table == [['25', 'mail service: MSExchangeFrontendTransport.exe (MSExchangeFrontEndTransport)', 'ok'],
+                     ['587', 'mail service: MSExchangeFrontendTransport.exe (MSExchangeFrontEndTransport)', 'ok'],
+                     ['717', 'nobody (port free)', 'free'], ['2525', 'SMTP service: inetinfo.exe (IISADMIN, SMTPSVC)', 'conflict'],
+                     ['465', 'nobody (port free)', 'free'],
+                     ['475', 'mail service: MSExchangeDelivery.exe (MSExchangeDelivery)', 'ok']]
+    wsp = rows['ex55-wsp']
+    assert strings[wsp['ph']] == 'wsp-proxy' and strings[wsp['d']['pt'][0][0]] == '25 on wsp-proxy'
+    assert strings[wsp['d']['a'][0][1]] == 'SMTPSVC on wsp-proxy'
+    # The script draws the table with these headings; the host table's column is every port's owner now.
+    js = report_html.asset('report.js')
+    assert "['Port', 'Expected owner', 'Actual owner', 'Verdict', 'SMTP greeting']" in js
+    assert '<th scope="col">Port owner</th>' in page
+
+
+def test_a_greeting_is_shown_as_text_with_its_controls_made_visible():
+    hostile = '<img src=x onerror=alert(1)> ESMTP \x1b]0;pwned\x07 ready \u202e'
+    ports = [dict(EX2019_2525['ports'][0], greeting=dict(EX2019_2525['ports'][0]['greeting'], text=hostile))]
+    state = dict(EX2019_2525, ports=ports)
+    page, data = _data({'h': record('h', 'exchange2013', state, state)})
+    assert '\x1b' not in page and '\u202e' not in page and '<img' not in page
+    greeting = data['s'][data['rows'][0]['d']['pt'][0][7]]
+    assert greeting == '220 <img src=x onerror=alert(1)> ESMTP \\u001b]0;pwned\\u0007 ready \\u202e'

@@ -13,7 +13,8 @@ import jsonschema
 import pytest
 
 from ansible_collections.mailops.port25.plugins.plugin_utils.report import history, merge, model, records, waivers
-from ansible_collections.mailops.port25.tests.unit.report_fixtures import GENERATED, KB_ACTIONS, KB_BEFORE, fleet_results, record
+from ansible_collections.mailops.port25.tests.unit.report_fixtures import (
+    GENERATED, KB_ACTIONS, KB_BEFORE, fleet_results, port_results, record)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 with open(os.path.join(ROOT, 'docs', 'report.schema.json'), encoding='utf-8') as _handle:
@@ -57,6 +58,13 @@ def test_merged_reports_are_valid():
     pieces = [file_piece, merge.check_piece(artifact, 'artifact')]
     report, _warnings = merge.merge(pieces, GENERATED, 'F', records.collection_version(), {'id': 'merge'})
     assert report['merge']['overlaps']
+    _valid(report)
+
+
+def test_a_report_of_every_port_and_of_the_port_host_is_valid():
+    # The states keep the diagnosis's ports, greeting, remote bind and the port host's summary (a dict naming the host).
+    report = model.build_report(port_results(), list(port_results()), GENERATED)
+    assert report['hosts'][2]['after']['port_host']['host'] == 'wsp-proxy'
     _valid(report)
 
 

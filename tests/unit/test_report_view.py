@@ -9,7 +9,7 @@ import pytest
 
 from ansible_collections.mailops.port25.plugins.plugin_utils.report import model, view, waivers
 from ansible_collections.mailops.port25.tests.unit.report_fixtures import (
-    GENERATED, HOSTILE, KB_ACTIONS, KB_BEFORE, fleet_results, record)
+    GENERATED, HOSTILE, KB_ACTIONS, KB_BEFORE, WSP_ACTIONS, WSP_BEFORE, fleet_results, port_results, record)
 
 DOCS = 'file:///c/docs/kb-q222553.md'
 
@@ -157,3 +157,108 @@ def test_changes_since_the_previous_run_are_listed_by_kind():
     groups = {g['key']: g for g in changes['groups']}
     assert groups['new']['count'] == 60 and groups['new']['more'] == 60 - len(groups['new']['sample'])
     assert groups['gone']['sample'] == ['old'] and groups['newly_failed']['count'] == 0
+
+
+def _port_view(name):
+    """(row, strings) of one host of port_results(); each port row with its strings looked up."""
+    built = view.build(_report(port_results()))
+    row = next(r for r in built['data']['rows'] if r['h'] == name)
+
+    def text(index):
+        return built['data']['s'][index] if index >= 0 else None
+
+    ports = [[text(p[0]), text(p[1]), text(p[2]), p[3], text(p[4]), text(p[5]), text(p[6]), text(p[7]), text(p[8]), p[9], p[10]]
+             for p in row['d']['pt']]
+    return row, text, ports
+
+
+EXCHANGE_HELLO = '220 ex2019.corp.example Microsoft ESMTP MAIL Service ready at Sat, 28 Nov 2026 16:19:58 +0000'
+AS_EXPECTED = 'as expected: the Microsoft Exchange transport (Exchange 2007 or later)'
+FET_TEXT = 'mail service: MSExchangeFrontendTransport.exe (MSExchangeFrontEndTransport)'
+FET, TRANSPORT = 'MSExchangeFrontEndTransport', 'MSExchangeTransport'
+
+
+def test_every_port_of_an_exchange_2019_host_with_its_owner_verdict_and_greeting():
+    row, text, ports = _port_view('ex2019.corp.example')
+    assert ports == [
+        ['25', FET, FET_TEXT, 'ok', 'OK', None, None, EXCHANGE_HELLO, AS_EXPECTED, 1, 0],
+        ['587', FET, FET_TEXT, 'ok', 'OK', None, None, EXCHANGE_HELLO, AS_EXPECTED, 1, 0],
+        ['717', FET, 'nobody (port free)', 'free', 'Free', 'nothing listens', None, None, None, -1, 0],
+        ['2525', TRANSPORT, 'SMTP service: inetinfo.exe (IISADMIN, SMTPSVC)', 'conflict', 'Conflict', None, None,
+         '220 ex2019.corp.example Microsoft ESMTP MAIL Service, Version: 10.0.17763.1 ready at Sat, 28 Nov 2026 16:19:58 +0000',
+         'names the Microsoft SMTP Service of IIS (also the Exchange 2000/2003 transport), not the Microsoft Exchange transport '
+         '(Exchange 2007 or later)', 0, 1],
+        ['465', TRANSPORT, 'nobody (port free)', 'free', 'Free', 'nothing listens', None, None, None, -1, 0],
+        ['475', 'MSExchangeDelivery', 'mail service: MSExchangeDelivery.exe (MSExchangeDelivery)', 'ok', 'OK', None, None,
+         EXCHANGE_HELLO, AS_EXPECTED, 1, 0]]
+    # The row: port 25's owner, the conflict on 2525 under it, and the error codes with their port.
+    assert text(row['o']) == FET_TEXT
+    assert [text(i) for i in row['cf']] == ['port 2525: SMTP service: inetinfo.exe (IISADMIN, SMTPSVC)']
+    assert text(row['x']) == 'SMTP_SERVICE_ENABLED, PORT_HELD_BY_SMTP_SERVICE (port 2525), MAIL_SERVICE_NOT_RUNNING'
+    assert text(row['ph']) is None and 'gr' not in row['d']
+
+
+def test_a_fixed_port_shows_what_held_it_before():
+    row, text, ports = _port_view('ex2019-fixed.corp.example')
+    assert [(p[0], p[2], p[3], p[6]) for p in ports] == [
+        ('25', FET_TEXT, 'ok', None), ('587', FET_TEXT, 'ok', None), ('717', 'nobody (port free)', 'free', None),
+        ('2525', 'mail service: MSExchangeTransport.exe (MSExchangeTransport)', 'ok',
+         'Conflict: SMTP service: inetinfo.exe (IISADMIN, SMTPSVC)'),
+        ('465', 'mail service: MSExchangeTransport.exe (MSExchangeTransport)', 'ok', 'Free: nobody (port free)'),
+        ('475', 'mail service: MSExchangeDelivery.exe (MSExchangeDelivery)', 'ok', None)]
+    assert [p[10] for p in ports] == [0] * 6 and row['cf'] == [] and text(row['x']) is None
+
+
+def test_the_kb_proxy_host_names_the_port_host_on_its_port_owner_and_actions():
+    row, text, ports = _port_view('ex55-wsp')
+    assert ports == [[
+        '25 on wsp-proxy', 'MSExchangeIMC', 'mail service: wspsrv.exe (WSPSRV) on wsp-proxy (for MSExchangeIMC)', 'ok', 'OK', None,
+        'Conflict: SMTP service: inetinfo.exe (IISADMIN, SMTPSVC, W3PROXY, W3SVC) on wsp-proxy',
+        '220 ex55-wsp.corp.example ESMTP Server (Microsoft Exchange Internet Mail Service 5.5.2653.13) ready',
+        'as expected: the Microsoft Exchange Internet Mail Service (Exchange 4.0-5.5)', 1, 0]]
+    assert text(row['ph']) == 'wsp-proxy'
+    assert text(row['o']) == 'mail service: wspsrv.exe (WSPSRV) on wsp-proxy (for MSExchangeIMC)'
+    assert [[text(c) for c in a[:2]] for a in row['d']['a']] == [
+        ['stop', 'SMTPSVC on wsp-proxy'], ['set_start_mode', 'SMTPSVC on wsp-proxy'], ['start', 'MSExchangeIMC']]
+    # Before the fix: the cause, on the port host, with its port.
+    check = dict(record('ex55-wsp', 'exchange55', WSP_BEFORE, WSP_BEFORE, WSP_ACTIONS, check_mode=True), port_host='wsp-proxy')
+    before = view.build(_report({'ex55-wsp': check}))
+    first, strings = before['data']['rows'][0], before['data']['s']
+    assert strings[first['x']] == ('MAIL_SERVICE_NOT_RUNNING, PORT_HELD_BY_SMTP_SERVICE (port 25 on wsp-proxy), '
+                                   'SMTP_SERVICE_ENABLED (on wsp-proxy)')
+    assert first['cf'] == []     # the KB's port: its owner is the row's owner
+    assert strings[first['o']] == 'SMTP service: inetinfo.exe (IISADMIN, SMTPSVC, W3PROXY, W3SVC) on wsp-proxy'
+    assert first['d']['pt'][0][10] == 1
+
+
+def test_a_remote_bind_without_a_port_host_names_the_proxy_and_says_not_checked():
+    row, text, ports = _port_view('ex55-wsp-alone')
+    assert ports == [['25 on WSP-PROXY', 'MSExchangeIMC', 'not checked', 'unchecked', 'Not checked',
+                      'bound on another host: set the port host', None, None, None, -1, 0]]
+    assert text(row['x']) == 'REMOTE_BIND_PORT_HOST_NOT_SET' and text(row['o']) == 'not checked'
+
+
+def test_a_record_without_port_entries_keeps_the_owner_line_and_shows_its_greeting():
+    state = dict(KB_BEFORE, greeting={'code': 220, 'text': 'mail01 ESMTP relay\x1b[2J ready', 'software': 'other',
+                                      'software_name': 'another program', 'error': None, 'expected': 'exchange55_ims',
+                                      'expected_name': 'the IMS', 'matches': False})
+    built = view.build(_report({'a': record('a', 'exchange55', state, state)}))
+    details = built['data']['rows'][0]['d']
+    assert details['pt'] == []
+    assert [built['data']['s'][i] for i in details['gr'][:2]] + details['gr'][2:] == [
+        '220 mail01 ESMTP relay\\u001b[2J ready', 'names another program, not the IMS', 0]
+    unread = dict(state, greeting={'error': 'connected, but no greeting within 10 s', 'text': None})
+    details = view.build(_report({'a': record('a', 'exchange55', unread, unread)}))['data']['rows'][0]['d']
+    assert details['gr'][0] == -1 and details['gr'][2] == 0
+    assert 'gr' not in view.build(_report({'a': record('a', 'exchange55', KB_BEFORE, KB_BEFORE)}))['data']['rows'][0]['d']
+
+
+def test_a_read_only_check_run_counts_the_hosts_it_would_change():
+    # The compliance playbook's records: check mode, actions predicted, changed=false (the task changes nothing).
+    predicted = [dict(a, changed=False) for a in KB_ACTIONS]
+    results = {'a': record('a', 'exchange55', KB_BEFORE, KB_BEFORE, predicted, check_mode=True),
+               'b': record('b', 'exchange55', KB_BEFORE, KB_BEFORE, check_mode=True)}
+    assert results['a']['changed'] is False
+    built = view.build(_report(results))
+    cards = {c['cls']: c for c in built['cards']}
+    assert (cards['changed']['label'], cards['changed']['count']) == ('Hosts to change (predicted)', 1)

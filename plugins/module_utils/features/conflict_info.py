@@ -111,7 +111,7 @@ def diagnose(client, params, port_client=None, all_events=True):
 
     events = []
     if profile.events and (all_events or not explained):
-        events = hq.tolerant(gaps, hq.EVENT_CLASS, hq.read_events, client, hq.since_hours(opts['window']), signatures=profile.events)
+        events = hq.read_events_tolerant(client, hq.since_hours(opts['window']), gaps, signatures=profile.events)
     remote = None
     if profile.name == 'exchange55' and mail_service.get('exists') and not explained:
         remote = remote_bind.read(client, service_path(mail_service, services, processes), gaps)

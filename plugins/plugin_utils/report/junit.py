@@ -4,7 +4,9 @@
 """The report as JUnit XML (ElementTree): one test case per host.
 
 A non-compliant host is a failure, a failed host an error, a host not run yet or waived is skipped. Each case's
-time is the time the host's record took; the suite's time is their sum.
+time is the time the host's record took; the suite's time is their sum. A failure's message names each error code with
+the port (and port host) it is about, its text starts with the ports in conflict; the case's output lists every port
+with its expected and actual owner and verdict, and the actions with the host they were made on.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from ansible_collections.mailops.port25.plugins.module_utils.text import printable, printable_data
-from ansible_collections.mailops.port25.plugins.plugin_utils.report import model
+from ansible_collections.mailops.port25.plugins.plugin_utils.report import model, ports
 
 NOT_RUN_YET = 'not run yet'
 # Characters XML 1.0 cannot carry at all and that printable() leaves alone (surrogates, U+FFFE, U+FFFF).
@@ -36,7 +38,7 @@ def action_text(action: dict, predicted: bool) -> str:
         note = ' (predicted, check mode)'
     else:
         note = '' if action.get('changed') else ' (no change)'
-    return '%s %s: %s -> %s%s' % (action.get('action'), action.get('service'), state_text(action.get('before')),
+    return '%s %s: %s -> %s%s' % (action.get('action'), ports.action_service(action), state_text(action.get('before')),
                                   state_text(action.get('after')), note)
 
 
@@ -52,6 +54,18 @@ def _finding_line(finding) -> str:
     return line
 
 
+def port_line(row) -> str:
+    """``port 2525 (expected MSExchangeTransport): Conflict - SMTP service: inetinfo.exe ...; greeting "220 ..." (...)``"""
+    verdict = ports.verdict_text(row['verdict'])
+    line = 'port %s (expected %s): %s - %s' % (row['where'], row['expected'], verdict, row['owner'])
+    if row['before']:
+        line += ' (before: %s - %s)' % (row['before']['label'], row['before']['owner'])
+    if row['greeting']:
+        text, note, _matches = row['greeting']
+        line += '; greeting %s(%s)' % ('"%s" ' % text if text is not None else '', note)
+    return line
+
+
 def _seconds(value) -> str:
     return '%.3f' % (value or 0)
 
@@ -63,7 +77,7 @@ def _case(suite, host):
                                              'time': _seconds(host.get('duration'))})
     findings = [f for f in host['findings'] if isinstance(f, dict)]
     errors = [f for f in findings if f.get('severity') == 'error']
-    details = '\n'.join([_finding_line(f) for f in findings] + [
+    details = '\n'.join(['CONFLICT %s' % text for text in ports.conflicts(host)] + [_finding_line(f) for f in findings] + [
         'FLAG %s: %s %s' % (f.get('code'), f.get('message') or '', f.get('advice') or '') for f in host['flags']])
     if host['verdict'] == 'not_run':
         ET.SubElement(case, 'skipped', {'message': NOT_RUN_YET})
@@ -75,12 +89,15 @@ def _case(suite, host):
         node = ET.SubElement(case, 'skipped', {'message': xml_text('waived: %s' % '; '.join(waivers))})
         node.text = xml_text(details)
     elif host['verdict'] == 'noncompliant':
-        codes = ['%s (waiver expired %s)' % (f.get('code'), f['waiver']['expires'])
-                 if isinstance(f.get('waiver'), dict) and f['waiver']['expired'] else str(f.get('code'))
+        codes = ['%s (waiver expired %s)' % (ports.code_text(f, host), f['waiver']['expires'])
+                 if isinstance(f.get('waiver'), dict) and f['waiver']['expired'] else ports.code_text(f, host)
                  for f in errors if not (isinstance(f.get('waiver'), dict) and not f['waiver']['expired'])]
         node = ET.SubElement(case, 'failure', {'message': xml_text('; '.join(codes) or 'non-compliant'), 'type': 'noncompliant'})
         node.text = xml_text(details)
     out = ['verdict before: %s, after: %s' % (host['before']['verdict'], host['after']['verdict'])]
+    if host.get('port_host'):
+        out.append('port host: %s' % host['port_host'])
+    out.extend(port_line(row) for row in ports.rows(host))
     out.extend(action_text(a, bool(host['check_mode'])) for a in host['actions'])
     ET.SubElement(case, 'system-out').text = xml_text('\n'.join(out))
 

@@ -145,7 +145,9 @@ def summarize(hosts: list) -> dict:
     summary = {'hosts': len(hosts)}
     for verdict in VERDICTS:
         summary[verdict] = sum(1 for h in hosts if h['verdict'] == verdict)
-    summary['changed'] = sum(1 for h in hosts if h['changed'])
+    # A check-mode host with predicted actions will change: its record says changed=false when the run was read-only
+    # (the compliance playbook's), which must not make "hosts to change" read 0.
+    summary['changed'] = sum(1 for h in hosts if h['changed'] or (h['check_mode'] and h['actions']))
     summary['flagged'] = sum(1 for h in hosts if review_flags(h))
     summary['actions'] = sum(1 for h in hosts for a in h['actions'] if a.get('changed'))
     # Check-mode runs record the actions they would take with changed=false.

@@ -23,7 +23,7 @@
     if (state.verdict && r.v !== state.verdict) { return false; }
     if (state.code !== null && r.k.map(s).indexOf(state.code) < 0) { return false; }
     if (!state.q) { return true; }
-    var text = [r.h, s(r.o), s(r.x), s(r.xc), s(r.p)].concat(r.k.map(s), r.g.map(s)).join(' ').toLowerCase();
+    var text = [r.h, s(r.o), s(r.x), s(r.xc), s(r.p), s(r.ph)].concat(r.k.map(s), r.g.map(s), r.cf.map(s)).join(' ').toLowerCase();
     return text.indexOf(state.q) >= 0;
   }
   function compare(a, b) {
@@ -54,6 +54,38 @@
     return ul;
   }
 
+  // The greeting as read (text only), and whether it names the expected software.
+  function greeting(text, note, m) {
+    var span = el('span', 'greeting');
+    if (text >= 0) { add(span, el('code', null, s(text))); }
+    if (note >= 0) { add(span, el('small', m === 0 ? 'err' : 'muted', s(note))); }
+    return span;
+  }
+
+  function portTable(list) {
+    var wrap = el('div', 'scroll'), t = add(wrap, el('table', 'ports')), hr = add(add(t, el('thead')), el('tr'));
+    var heads = ['Port', 'Expected owner', 'Actual owner', 'Verdict', 'SMTP greeting'];
+    heads.forEach(function (h) { add(hr, el('th', null, h)); });
+    var tb = add(t, el('tbody'));
+    list.forEach(function (p) {
+      var tr = add(tb, el('tr', p[10] ? 'attention' : null));
+      function cell(i, cls, content) {
+        var td = add(tr, el('td', cls));
+        td.setAttribute('data-label', heads[i]);
+        if (content && content.nodeType) { td.appendChild(content); } else { td.textContent = content; }
+        return td;
+      }
+      cell(0, 'port', s(p[0]));
+      cell(1, null, s(p[1]));
+      cell(2, null, s(p[2]));
+      var v = cell(3, 'verdict', el('span', 'pv ' + p[3], s(p[4])));
+      if (p[5] >= 0) { add(v, el('small', 'muted', s(p[5]))); }
+      if (p[6] >= 0) { add(v, el('small', 'muted', 'before: ' + s(p[6]))); }
+      cell(4, 'wrap', p[7] >= 0 || p[8] >= 0 ? greeting(p[7], p[8], p[9]) : '-');
+    });
+    return wrap;
+  }
+
   function details(r) {
     var d = r.d, box = el('div', 'detail');
     if (r.v === 'failed' && s(r.x)) {
@@ -67,7 +99,20 @@
     line.appendChild(document.createTextNode(D.check ? ' \u2192 after (check mode: nothing changed) ' : ' \u2192 after '));
     add(line, badge(d.av));
     line.appendChild(document.createTextNode(' \u00b7 profile ' + (s(r.p) || '-')));
-    add(box, el('p', null, 'Port 25 owner before: ' + s(d.ob) + (s(d.oa) !== s(d.ob) ? ' \u00b7 after: ' + s(d.oa) : '')));
+    if (s(r.ph)) {
+      add(box, el('p', null, 'Port host: ' + s(r.ph) + ' \u2014 the mail service\u2019s port is bound there (KB Q222553\u2019s proxy server); '
+        + 'ports, findings and actions on it name it.'));
+    }
+    if (d.pt.length) {
+      add(box, el('h4', null, 'Ports'));
+      add(box, portTable(d.pt));
+    } else {
+      add(box, el('p', null, 'Port 25 owner before: ' + s(d.ob) + (s(d.oa) !== s(d.ob) ? ' \u00b7 after: ' + s(d.oa) : '')));
+      if (d.gr) {
+        var gp = add(box, el('p', null, 'SMTP greeting: '));
+        gp.appendChild(greeting(d.gr[0], d.gr[1], d.gr[2]));
+      }
+    }
     d.g.forEach(function (g) {
       var f = add(box, el('div', g[3] ? 'flag' : 'flag note'));
       add(f, el('b', null, s(g[0]) + (g[3] ? '' : ' (note)')));
@@ -80,9 +125,13 @@
     add(box, el('h4', null, D.check ? 'Actions (predicted, check mode: none was made)' : 'Actions'));
     if (d.a.length) {
       var wrap = add(box, el('div', 'scroll')), t = add(wrap, el('table', 'actions')), hr = add(add(t, el('thead')), el('tr'));
-      ['Action', 'Service', 'Before (state/start mode)', 'After', 'Result'].forEach(function (h) { add(hr, el('th', null, h)); });
+      var ah = ['Action', 'Service', 'Before (state/start mode)', 'After', 'Result'];
+      ah.forEach(function (h) { add(hr, el('th', null, h)); });
       var tb = add(t, el('tbody'));
-      d.a.forEach(function (a) { var tr = add(tb, el('tr')); a.forEach(function (c) { add(tr, el('td', null, s(c))); }); });
+      d.a.forEach(function (a) {
+        var tr = add(tb, el('tr'));
+        a.forEach(function (c, i) { add(tr, el('td', null, s(c))).setAttribute('data-label', ah[i]); });
+      });
     } else { add(box, el('p', 'muted', 'None.')); }
     var meta = [];
     if (d.t) { meta.push('recorded ' + d.t); }
@@ -103,11 +152,13 @@
       if (content && content.nodeType) { td.appendChild(content); } else { td.textContent = content === null || content === undefined ? '-' : content; }
       return td;
     }
-    cell('Host', 'host', r.h);
+    var hc = cell('Host', 'host', r.h);
+    if (s(r.ph)) { add(hc, el('small', 'ph', 'port host ' + s(r.ph))); }
     cell('Verdict', null, badge(r.v));
     var cause = cell('Cause', 'cause', s(r.x));
     if (r.v === 'failed') { cause.className = 'cause err'; }
-    cell('Owner', null, s(r.o));
+    var oc = cell('Owner', null, s(r.o));
+    r.cf.forEach(function (c) { add(oc, el('small', 'err', 'Conflict on ' + s(c))); });
     cell(D.check ? 'To change' : 'Changes', 'num', r.cl);
     cell('Flags', null, r.g.length ? r.g.map(s).join(', ') : '-');
     function toggle() { open[r.h] = !open[r.h]; render(); }

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.mailops.port25.plugins.module_utils.antivirus import product_text
 from ansible_collections.mailops.port25.plugins.module_utils.text import printable, printable_data
-from ansible_collections.mailops.port25.plugins.plugin_utils.report import junit
+from ansible_collections.mailops.port25.plugins.plugin_utils.report import junit, ports
+from ansible_collections.mailops.port25.plugins.plugin_utils.report.ports import owner_text
 
 # Up to this many hosts, the details of the hosts that need attention are open when the page loads.
 SMALL_FLEET = 10
@@ -28,8 +28,6 @@ SEVERITY_RANK = {'error': 0, 'warning': 1, 'info': 2}
 RANK = {'failed': 0, 'noncompliant': 1, 'waived': 2, 'not_run': 3, 'compliant': 4}
 VERDICT_LABEL = {'compliant': 'Compliant', 'noncompliant': 'Non-compliant', 'failed': 'Failed', 'unknown': 'Unknown',
                  'not_run': 'Not run yet', 'waived': 'Waived'}
-OWNER_KIND = {'none': 'nobody (port free)', 'mail_service': 'mail service', 'smtp_service': 'SMTP service',
-              'antivirus': 'antivirus', 'other': 'other program', 'unknown': 'unknown'}
 MODE_LABEL = {'check': 'check mode: nothing was changed', 'apply': 'changes applied', 'mixed': 'mixed check and apply',
               'unknown': 'mode unknown'}
 KB_DOC = 'kb-q222553.md'
@@ -81,19 +79,6 @@ def kb_anchor(section):
     return word if word in ('symptoms', 'cause', 'resolution') else None
 
 
-def owner_text(owner) -> str:
-    if not isinstance(owner, dict) or not owner.get('kind'):
-        return '-'
-    if owner['kind'] == 'none':
-        return OWNER_KIND['none']
-    parts = [str(owner.get('process') or ('pid %s' % owner.get('pid') if owner.get('pid') is not None else 'unknown process'))]
-    if owner.get('services'):
-        parts.append('(%s)' % ', '.join(str(s) for s in owner['services']))
-    if isinstance(owner.get('product'), dict) and owner['product'].get('product'):
-        parts.append('- %s' % product_text(owner['product']))
-    return '%s: %s' % (OWNER_KIND.get(owner['kind'], owner['kind']), ' '.join(parts))
-
-
 def cause_first(error, host):
     """(cause, context) of an error: the message without the host name, its last part (the cause) first.
 
@@ -126,13 +111,13 @@ def review_flags(host):
     return [] if host['verdict'] == 'compliant' else host['flags']
 
 
-def _error_codes(host):
-    return [f.get('code') for f in host['findings'] if isinstance(f, dict) and f.get('severity') == 'error']
+def _errors(host):
+    return [f for f in host['findings'] if isinstance(f, dict) and f.get('severity') == 'error']
 
 
 def sort_key(host):
     """Worst first: failed, non-compliant (most error findings first), waived, not run, compliant; then by name."""
-    return (RANK[display_verdict(host)], -len(_error_codes(host)), -len(review_flags(host)), _natural(host['host']))
+    return (RANK[display_verdict(host)], -len(_errors(host)), -len(review_flags(host)), _natural(host['host']))
 
 
 def _natural(name):
@@ -176,9 +161,38 @@ def _action_rows(host, strings):
             result = 'changed' if action.get('changed') else 'no change'
             if action.get('completed') is False:
                 result += ', not completed'
-        rows.append([strings(action.get('action')), strings(action.get('service')), strings(junit.state_text(action.get('before'))),
+        rows.append([strings(action.get('action')), strings(ports.action_service(action)), strings(junit.state_text(action.get('before'))),
                      strings(junit.state_text(action.get('after'))), strings(result)])
     return rows
+
+
+def _greeting(greeting, strings):
+    text, note, matches = greeting
+    return [strings(text), strings(note), {True: 1, False: 0}.get(matches, -1)]
+
+
+def _port_rows(host, strings):
+    """[where, expected service, owner, verdict key, verdict label, verdict note, before (verdict text and owner, when
+    the verdict changed), greeting text, greeting note, greeting matches (1, 0, -1)] per port of the host."""
+    out = []
+    for row in ports.rows(host):
+        was = row['before']
+        greeting = _greeting(row['greeting'], strings) if row['greeting'] else [-1, -1, -1]
+        out.append([strings(row['where']), strings(row['expected']), strings(row['owner']), _verdict_key(row['verdict']),
+                    strings(row['label']), strings(row['note']), strings('%s: %s' % (was['label'], was['owner'])) if was else -1]
+                   + greeting + [1 if row['attention'] else 0])
+    return out
+
+
+def _kb_owner(host):
+    """Who holds the KB's port now (on the port host: for whom)."""
+    rows = ports.rows(host)
+    return rows[0]['owner'] if rows else owner_text(host['after']['owner'] or host['before']['owner'])
+
+
+def _verdict_key(verdict):
+    """A port verdict as the page's CSS class: only the known ones."""
+    return verdict if verdict in ports.VERDICT_LABEL else 'unknown'
 
 
 def host_row(host, small, strings):
@@ -187,8 +201,9 @@ def host_row(host, small, strings):
     count, changes = _change_text(host)
     cause, context = cause_first(host['error'], host['host'])
     if cause is None:
-        codes = _error_codes(host)
-        cause = ('waived: ' if verdict == 'waived' else '') + ', '.join(str(c) for c in codes) if codes else None
+        # Each code with the port (and port host) it is about: a conflict on 2525 reads differently from one on 25.
+        codes = [ports.code_text(f, host) for f in _errors(host)]
+        cause = ('waived: ' if verdict == 'waived' else '') + ', '.join(codes) if codes else None
     review = review_flags(host)
     details = {
         'bv': host['before']['verdict'], 'av': host['after']['verdict'],
@@ -198,17 +213,24 @@ def host_row(host, small, strings):
         'g': [[strings(f.get('code')), strings(f.get('message')), strings(f.get('advice')), 1 if review else 0] for f in host['flags']],
         't': printable(host.get('started')), 'du': host.get('duration'), 'pc': strings(host.get('piece')),
         'sm': 1 if host.get('detail') == 'summary' else 0,
+        'pt': _port_rows(host, strings),
     }
+    if not details['pt']:
+        # A record without port entries may still have read the greeting of the KB's port.
+        greeting = ports.greeting_text(host['after'].get('greeting') or host['before'].get('greeting'))
+        if greeting:
+            details['gr'] = _greeting(greeting, strings)
     before = host['before']['findings']
     if before and before != host['findings']:
         details['fb'] = _findings(before, host['profile'], strings)
     return {
         'h': printable(host['host']), 'v': verdict, 'r': RANK[verdict], 'p': strings(host['profile'] or '-'),
-        'o': strings(owner_text(host['after']['owner'] or host['before']['owner'])),
+        'o': strings(_kb_owner(host)),
         'c': count, 'cl': changes, 'g': [strings(f.get('code')) for f in review],
         'x': strings(cause), 'xc': strings(context),
         'k': sorted({strings(f.get('code')) for f in host['findings'] if isinstance(f, dict)}),
         'op': 1 if is_open(host, small) else 0, 'd': details,
+        'ph': strings(host.get('port_host')), 'cf': [strings(text) for text in ports.conflicts(host, others_only=True)],
     }
 
 

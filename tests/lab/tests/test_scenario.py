@@ -12,7 +12,7 @@ import yaml
 from winlab import scenario
 
 SCENARIO_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'scenarios')
-SHIPPED = ['ex2003', 'ex2019-iis-smtp', 'ex55-av-proxy', 'ex55-healthy', 'ex55-smtp-stopped-auto', 'ex55-smtp',
+SHIPPED = ['ex2003', 'ex2019-biglog', 'ex2019-iis-smtp', 'ex55-av-proxy', 'ex55-healthy', 'ex55-smtp-stopped-auto', 'ex55-smtp',
            'ex55-unknown-owner', 'oldos-ex55-smtp']
 
 
@@ -67,13 +67,13 @@ def test_shipped_scenarios_say_what_the_issue_asks():
 
 
 def test_generate_cycles_through_the_scenarios_with_numbered_names():
-    specs = scenario.generate(10, SCENARIO_DIR)
-    assert [s.name for s in specs[:9]] == ['%s-%04d' % (n, i + 1) for i, n in enumerate(SHIPPED + SHIPPED[:1])]
-    assert specs[9].name == 'ex2019-iis-smtp-0010'
+    specs = scenario.generate(11, SCENARIO_DIR)
+    assert [s.name for s in specs[:10]] == ['%s-%04d' % (n, i + 1) for i, n in enumerate(SHIPPED + SHIPPED[:1])]
+    assert specs[10].name == 'ex2019-biglog-0011'
     assert all(s.address is None for s in specs)
     names = [s.hostname for s in specs]
-    assert len(set(names)) == 10 and all(len(n) <= 15 and n == n.upper() for n in names)
-    assert specs[1].hostname == 'EX2019-IIS-0002'
+    assert len(set(names)) == 11 and all(len(n) <= 15 and n == n.upper() for n in names)
+    assert specs[2].hostname == 'EX2019-IIS-0003'
     with pytest.raises(ValueError):
         scenario.generate(0, SCENARIO_DIR)
 
@@ -85,7 +85,8 @@ def test_defaults_apply_and_hosts_override_them(tmp_path):
     assert (first.scheme, first.auth, first.groups, first.address, first.hostname) == ('http', ['ntlm'], ['g'], None, 'A')
     assert (second.scheme, second.auth, second.address) == ('https', ['basic'], '127.0.3.4')
     assert first.faults == {'latency_ms': 0, 'drop_connections': 0, 'internal_error_requests': 0,
-                            'operation_timeout_on': [], 'access_denied_classes': [], 'refuse_auth': False}
+                            'operation_timeout_on': [], 'access_denied_classes': [], 'access_denied_namespaces': [],
+                            'refuse_auth': False}
 
 
 def test_realm_and_fqdn_default_from_the_name_and_follow_a_generated_name(tmp_path):

@@ -115,7 +115,7 @@ def test_links_follow_the_host_not_the_scenario(host):
 def test_denied_class_is_access_denied(host):
     host.spec.faults['access_denied_classes'] = ['Win32_DependentService']
     reply = wsman.handle(host, testing.request_envelope(soap.ACT_ENUMERATE, CIMV2 + '*',
-                                                      testing.enumerate_body('SELECT * FROM Win32_DependentService')))
+                                                        testing.enumerate_body('SELECT * FROM Win32_DependentService')))
     assert reply.status == 500
     assert collection_cim.fault_info(reply.body)['subcode'] == 'w:AccessDenied'
 

@@ -387,7 +387,8 @@ def test_bad_selectors(host, selectors, detail, code):
 def test_faults_configured_per_host(host):
     spec = dataclasses.replace(host.spec, faults=dict(host.spec.faults, internal_error_requests=2,
                                                       operation_timeout_on=['StopService'],
-                                                      access_denied_classes=['Win32_Process']))
+                                                      access_denied_classes=['Win32_Process']),
+                               winrm={'quota_fault': 'wsmanfault'})
     faulty = model.Host.open(spec, None)
     for _attempt in range(2):
         reply, root = enumerate_call(faulty, 'select * from Win32_Service')
@@ -409,7 +410,7 @@ def test_faults_configured_per_host(host):
     assert faulty.service('SMTPSVC')['state'] == model.RUNNING        # the rejected call changed nothing
     reply, root = enumerate_call(faulty, 'select * from Win32_Process')
     assert reply.status == 500 and root.findtext('.//s:Subcode/s:Value', namespaces=NS) == 'w:AccessDenied'
-    assert root.find('.//f:WSManFault', NS).get('Code') == '5'
+    assert root.find('.//f:WSManFault', NS).get('Code') == '2150859012'
 
 
 @pytest.mark.parametrize('body, status, subcode', [
@@ -537,7 +538,7 @@ def test_hostile_requests_never_crash_or_change_state(host):
     reply, root = enumerate_call(host, 'select Name from Win32_Service where ' + big)
     assert reply.status == 200 and [i.findtext('Name') for i in items_of(root)] == ['SMTPSVC']
     valid = testing.request_envelope(CIMV2 + 'Win32_Service/StopService', CIMV2 + 'Win32_Service',
-                                   selectors={'Name': 'SMTPSVC'}).decode('utf-8')
+                                     selectors={'Name': 'SMTPSVC'}).decode('utf-8')
     hostile = [
         valid.replace('SMTPSVC', "SMTPSVC' OR Name LIKE '%"),                  # injection through a selector
         valid.replace('SMTPSVC', 'RpcSs'),                                     # protected: refused by return code
@@ -556,9 +557,9 @@ def test_hostile_requests_never_crash_or_change_state(host):
 def test_concurrent_requests_on_one_host_stay_consistent(host):
     """Threads mixing reads and SCM calls: every answer is a valid envelope and the model ends consistent."""
     stop = testing.request_envelope(CIMV2 + 'Win32_Service/StopService', CIMV2 + 'Win32_Service',
-                                  selectors={'Name': 'W3SVC'})
+                                    selectors={'Name': 'W3SVC'})
     start = testing.request_envelope(CIMV2 + 'Win32_Service/StartService', CIMV2 + 'Win32_Service',
-                                   selectors={'Name': 'W3SVC'})
+                                     selectors={'Name': 'W3SVC'})
     read = testing.request_envelope(soap.ACT_ENUMERATE, CIMV2 + '*', testing.enumerate_body('select * from Win32_Service'))
     statuses = []
 

@@ -133,4 +133,3 @@ def do_release(ctx):
     _elem, ctx_id, _state = _context_from_body(ctx, 'Release')
     del ctx.host.enumerations[ctx_id]
     return envelope(ENV_ENUM, NS_N + '/ReleaseResponse', ctx.req.message_id, '')
-

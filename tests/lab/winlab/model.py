@@ -55,6 +55,7 @@ SCENARIO_MODES = {'auto': 'Auto', 'manual': 'Manual', 'disabled': 'Disabled', 'b
 MODE_WORDS = {'Boot': 'boot start', 'System': 'system start', 'Auto': 'auto start', 'Manual': 'demand start',
               'Disabled': 'disabled'}
 SCM = 'Service Control Manager'
+GENERATED_LOG = 'Application'     # the log scenario field event_log.records fills
 
 
 def image_name(process_key):
@@ -83,6 +84,7 @@ class Host:
         self.clock = clock or time.time
         self.lock = threading.RLock()
         self.requests_seen = 0            # WS-Man requests handled (internal_error_requests fault counter)
+        self.operations_in_flight = 0     # WS-Man requests being served now (the HTTP layer counts them)
         self.epoch = 0.0
         self.boot = 0.0
         self.next_pid = 0
@@ -164,6 +166,11 @@ class Host:
                 svc['state'] = RUNNING
                 svc['exit_code'] = 0
                 self._take_ports(svc, self.boot + 30)
+        generated = self.spec.event_log['records']
+        if generated:
+            # the generated records are the oldest of the Application log (cim.generated_events renders them):
+            # the scenario's own events follow them in record numbers
+            self.next_record[GENERATED_LOG] = generated + 1
         for raw in sorted(self.spec.events, key=lambda e: e['time']):
             self._log(raw, now + raw['time'])
 
@@ -323,12 +330,14 @@ class Host:
         record = self.next_record.get(log, 1)
         self.next_record[log] = record + 1
         self.events.append({'record': record, 'log': log, 'source': raw['source'], 'event_id': raw['event_id'],
-                            'type': raw.get('type', 'information'), 'time': when, 'message': raw.get('message', '')})
+                            'type': raw.get('type', 'information'), 'time': when, 'message': raw.get('message', ''),
+                            'strings': list(raw.get('insertion_strings') or ())})
         if len(self.events) > MAX_EVENTS:
             del self.events[:len(self.events) - MAX_EVENTS]
 
-    def _scm(self, event_id, etype, message, when):
-        self._log({'log': 'System', 'source': SCM, 'event_id': event_id, 'type': etype, 'message': message}, when)
+    def _scm(self, event_id, etype, message, when, strings=()):
+        self._log({'log': 'System', 'source': SCM, 'event_id': event_id, 'type': etype, 'message': message,
+                   'insertion_strings': list(strings)}, when)
 
     # ------------------------------------------------------------------ time
     def now(self):
@@ -371,7 +380,8 @@ class Host:
         svc['exit_code'] = 0
         svc['specific_exit_code'] = 0
         self._take_ports(svc, when)
-        self._scm(7036, 'information', 'The %s service entered the running state.' % svc['display_name'], when)
+        self._scm(7036, 'information', 'The %s service entered the running state.' % svc['display_name'], when,
+                  (svc['display_name'], 'running'))
 
     def _bind_failure(self, svc, when, error=WSAEADDRINUSE):
         """WSAEADDRINUSE (or the proxy's refusal): the service logs its own events, exits, and the SCM records 7024."""
@@ -381,9 +391,12 @@ class Host:
         self._release_process(svc)
         for raw in svc['on_bind_failure']:
             # the scenario's events carry 10048; another WinSock error is written in its place
-            self._log(dict(raw, message=raw.get('message', '').replace(str(WSAEADDRINUSE), str(error))), when)
+            self._log(dict(raw, message=raw.get('message', '').replace(str(WSAEADDRINUSE), str(error)),
+                           insertion_strings=[s.replace(str(WSAEADDRINUSE), str(error))
+                                              for s in raw.get('insertion_strings') or ()]), when)
+        # insertion strings: the service and "%%<code>", which the message file resolves to the error's text
         self._scm(7024, 'error', 'The %s service terminated with the following service-specific error: \r\n%s'
-                  % (svc['display_name'], WSAEADDRINUSE_TEXT), when)
+                  % (svc['display_name'], WSAEADDRINUSE_TEXT), when, (svc['display_name'], '%%%%%d' % error))
 
     def _finish_stop(self, svc, when):
         svc['pending_until'] = None
@@ -396,7 +409,8 @@ class Host:
         self._release_process(svc)
         # A process that ended takes the remote binds it held for clients with it (a stopped WSPSRV).
         self.listeners = [ln for ln in self.listeners if not ln['owner'].startswith('remote:') or ln['pid'] in self.processes]
-        self._scm(7036, 'information', 'The %s service entered the stopped state.' % svc['display_name'], when)
+        self._scm(7036, 'information', 'The %s service entered the stopped state.' % svc['display_name'], when,
+                  (svc['display_name'], 'stopped'))
 
     # ------------------------------------------------------------------ queries
     def service(self, name):
@@ -505,7 +519,8 @@ class Host:
             if new != old:
                 svc['start_mode'] = new
                 self._scm(7040, 'information', 'The start type of the %s service was changed from %s to %s.'
-                          % (svc['display_name'], MODE_WORDS[old], MODE_WORDS[new]), now)
+                          % (svc['display_name'], MODE_WORDS[old], MODE_WORDS[new]), now,
+                          (svc['display_name'], MODE_WORDS[old], MODE_WORDS[new], svc['name']))
                 self.save()
             return RC_SUCCESS
 

@@ -15,7 +15,8 @@ import re
 import yaml
 
 HOST_KEYS = ('name', 'address', 'groups', 'os', 'username', 'password', 'auth', 'scheme', 'services', 'processes',
-             'events', 'faults', 'standardcimv2', 'hostname', 'realm', 'fqdn', 'files')
+             'events', 'faults', 'standardcimv2', 'hostname', 'realm', 'fqdn', 'files', 'utc_offset_minutes',
+             'missing_message_files', 'event_log', 'locale', 'winrm')
 DEFAULT_KEYS = tuple(k for k in HOST_KEYS if k not in ('name', 'address', 'hostname', 'fqdn'))
 SERVICE_KEYS = ('name', 'display_name', 'description', 'state', 'start_mode', 'process', 'path', 'account', 'protected',
                 'start_seconds', 'stop_seconds', 'delayed_auto_start', 'exit_code', 'depends_on', 'listens',
@@ -23,10 +24,17 @@ SERVICE_KEYS = ('name', 'display_name', 'description', 'state', 'start_mode', 'p
 PROCESS_KEYS = ('name', 'path', 'listens', 'pid', 'parent', 'banner', 'intercepts')
 REMOTE_BIND_KEYS = ('via', 'ports')
 PROXY_SERVICE = 'WSPSRV'           # the WinSock Proxy service of Proxy Server 2.0, which makes the remote binds
-EVENT_KEYS = ('log', 'source', 'event_id', 'type', 'time', 'message')
-BIND_EVENT_KEYS = ('log', 'source', 'event_id', 'type', 'message')
+EVENT_KEYS = ('log', 'source', 'event_id', 'type', 'time', 'message', 'insertion_strings')
+BIND_EVENT_KEYS = ('log', 'source', 'event_id', 'type', 'message', 'insertion_strings')
+# event_log: a big log of generated records (not YAML lines) and what a query over it costs
+EVENT_LOG_KEYS = ('records', 'span', 'scan_us_per_record', 'quota_records', 'security_privilege')
+MAX_GENERATED_RECORDS = 1000000
+MAX_UTC_OFFSET = 14 * 60          # Windows time zones run from UTC-12:00 to UTC+14:00
 FAULT_KEYS = ('latency_ms', 'drop_connections', 'internal_error_requests', 'operation_timeout_on',
-              'access_denied_classes', 'refuse_auth')
+              'access_denied_classes', 'access_denied_namespaces', 'refuse_auth')
+WINRM_KEYS = ('max_concurrent_operations_per_user', 'max_shells_per_user', 'max_envelope_size_kb', 'quota_fault')
+QUOTA_FAULTS = ('wsmanfault', 'wmierror')
+LOCALES = ('en-US', 'de-DE')       # the languages winlab.fault_texts has
 SERVICE_STATES = ('running', 'stopped')
 START_MODES = ('auto', 'manual', 'disabled', 'boot', 'system')
 EVENT_TYPES = ('error', 'warning', 'information', 'audit success', 'audit failure')
@@ -46,6 +54,26 @@ _FQDN = re.compile(r'^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0
 _UNITS = {'s': 1, 'm': 60, 'h': 3600, 'd': 86400}
 
 DEFAULT_OS = 'Microsoft Windows Server 2019 Standard'
+
+
+DEFAULT_EVENT_LOG = {'records': 0, 'span': 30 * 86400.0, 'scan_us_per_record': 0.0, 'quota_records': 0,
+                     'security_privilege': True}
+
+
+def winrm_defaults(has_standardcimv2):
+    """The WinRM service settings of a host left at Windows' defaults.
+
+    Old hosts (no root/StandardCimv2: WinRM before 3.0) have the old quotas: 15 concurrent operations per user
+    (txwinrm_data_error_max_concurrent.xml), 5 shells per user and MaxEnvelopeSizekb 150
+    (pypsrp_test_wsman_update_envelope_size_150.yml), and report the quota in the older WSManFault shape. WinRM 3.0
+    and later (Server 2012+): 1500 operations, 30 shells (winrb_winrm_tests_spec_stubs_responses_wmi_error_v2.xml),
+    500 KB envelopes, and the quota as an InternalError with only an MSFT_WmiError.
+    """
+    if has_standardcimv2:
+        return {'max_concurrent_operations_per_user': 1500, 'max_shells_per_user': 30, 'max_envelope_size_kb': 500,
+                'quota_fault': 'wmierror'}
+    return {'max_concurrent_operations_per_user': 15, 'max_shells_per_user': 5, 'max_envelope_size_kb': 150,
+            'quota_fault': 'wsmanfault'}
 
 
 class ScenarioError(Exception):
@@ -86,10 +114,16 @@ class HostSpec:
     realm: str = DEFAULT_REALM
     fqdn: str = ''            # '' follows the name: see host_fqdn
     files: dict = dataclasses.field(default_factory=dict)
+    utc_offset_minutes: int = 0       # the host's time zone: WMI datetimes carry it (DMTF +UUU, xs:dateTime +HH:MM)
+    missing_message_files: list = dataclasses.field(default_factory=list)
+    event_log: dict = dataclasses.field(default_factory=lambda: dict(DEFAULT_EVENT_LOG))
+    locale: str = 'en-US'      # the language of the host's fault texts
+    winrm: dict = dataclasses.field(default_factory=dict)     # WINRM_KEYS; missing keys take winrm_defaults()
 
     def __post_init__(self):
         if not self.hostname:
             self.hostname = netbios_name(self.name)
+        self.winrm = dict(winrm_defaults(self.has_standardcimv2), **(self.winrm or {}))
 
     @property
     def host_fqdn(self):
@@ -206,6 +240,10 @@ class _Checker:
             self.fail(field + '.event_id', 'is required')
         if not isinstance(out['message'], str):
             self.fail(field + '.message', 'must be a string')
+        strings = raw.get('insertion_strings') or []
+        if not isinstance(strings, list) or not all(isinstance(item, str) for item in strings):
+            self.fail(field + '.insertion_strings', 'must be a list of strings')
+        out['insertion_strings'] = list(strings)
         if with_time:
             try:
                 out['time'] = parse_relative_time(raw.get('time', 0))
@@ -309,8 +347,45 @@ def _check_faults(chk, raw):
         'operation_timeout_on': chk.str_list(raw.get('operation_timeout_on'), 'faults.operation_timeout_on',
                                              choices=TIMEOUT_OPERATIONS),
         'access_denied_classes': chk.str_list(raw.get('access_denied_classes'), 'faults.access_denied_classes'),
+        'access_denied_namespaces': chk.str_list(raw.get('access_denied_namespaces'), 'faults.access_denied_namespaces',
+                                                 choices=('root/cimv2', 'root/standardcimv2')),
         'refuse_auth': bool(chk.boolean(raw.get('refuse_auth'), 'faults.refuse_auth')),
     }
+
+
+def _check_event_log(chk, raw):
+    """The generated part of the log: ``records`` Application records spread over ``span`` before the scenario's
+    events, and the cost model of Win32_NTLogEvent queries (see cim.Win32NTLogEvent.select)."""
+    raw = raw or {}
+    chk.mapping(raw, 'event_log', EVENT_LOG_KEYS)
+    out = dict(DEFAULT_EVENT_LOG)
+    out['records'] = chk.integer(raw.get('records', 0), 'event_log.records', maximum=MAX_GENERATED_RECORDS)
+    if raw.get('span') is not None:
+        try:
+            span = abs(parse_relative_time(raw['span']))
+        except ValueError as exc:
+            chk.fail('event_log.span', str(exc))
+        if span < 60:
+            chk.fail('event_log.span', 'must be at least one minute, got %r' % (raw['span'],))
+        out['span'] = span
+    out['scan_us_per_record'] = chk.number(raw.get('scan_us_per_record', 0), 'event_log.scan_us_per_record')
+    out['quota_records'] = chk.integer(raw.get('quota_records', 0), 'event_log.quota_records')
+    privilege = chk.boolean(raw.get('security_privilege'), 'event_log.security_privilege')
+    out['security_privilege'] = True if privilege is None else privilege
+    return out
+
+
+def _check_winrm(chk, raw):
+    raw = raw or {}
+    chk.mapping(raw, 'winrm', WINRM_KEYS)
+    out = {}
+    for key, low, high in (('max_concurrent_operations_per_user', 1, 4294967295), ('max_shells_per_user', 1, 2147483647),
+                           ('max_envelope_size_kb', 32, 8192)):
+        if raw.get(key) is not None:
+            out[key] = chk.integer(raw[key], 'winrm.' + key, minimum=low, maximum=high)
+    if raw.get('quota_fault') is not None:
+        out['quota_fault'] = chk.string(raw['quota_fault'], 'winrm.quota_fault', choices=QUOTA_FAULTS)
+    return out
 
 
 def _unique(chk, items, field):
@@ -370,6 +445,12 @@ def _check_host(path, raw, defaults, index):
         faults=_check_faults(chk, merged.get('faults')),
         has_standardcimv2=scv2, hostname=netbios_name(hostname) if hostname else '',
         source=str(path), realm=realm, fqdn=fqdn or '', files=_check_files(chk, merged.get('files')),
+        utc_offset_minutes=chk.integer(merged.get('utc_offset_minutes', 0), 'utc_offset_minutes', minimum=-MAX_UTC_OFFSET,
+                                       maximum=MAX_UTC_OFFSET),
+        missing_message_files=chk.str_list(merged.get('missing_message_files'), 'missing_message_files'),
+        event_log=_check_event_log(chk, merged.get('event_log')),
+        locale=chk.string(merged.get('locale', 'en-US'), 'locale', choices=LOCALES),
+        winrm=_check_winrm(chk, merged.get('winrm')),
     )
 
 

@@ -285,13 +285,19 @@ class LabServer:
                              before=lambda n: runtime.reqlog.write(conn_id, result.leg, 401, request.size, n))
             return request.keep_alive
 
-        status, ctype, body, reply, keep = await self._dispatch(runtime, conn_auth, request)
-        headers = list(result.headers)
-        if ctype:
-            headers.append(('Content-Type', ctype))
-        await self._send(writer, status, headers, body, close=not keep, before=lambda n: runtime.reqlog.write(
-            conn_id, result.leg, status, request.size, n, note=result.note,
-            action=reply.action if reply else '', resource_uri=reply.resource_uri if reply else ''))
+        # an operation of the user from here until its answer is sent: others arriving meanwhile count it
+        # against MaxConcurrentOperationsPerUser (wsman.operations)
+        runtime.host.operations_in_flight += 1
+        try:
+            status, ctype, body, reply, keep = await self._dispatch(runtime, conn_auth, request)
+            headers = list(result.headers)
+            if ctype:
+                headers.append(('Content-Type', ctype))
+            await self._send(writer, status, headers, body, close=not keep, before=lambda n: runtime.reqlog.write(
+                conn_id, result.leg, status, request.size, n, note=result.note,
+                action=reply.action if reply else '', resource_uri=reply.resource_uri if reply else ''))
+        finally:
+            runtime.host.operations_in_flight -= 1
         return keep
 
     async def _dispatch(self, runtime, conn_auth, request):
@@ -312,6 +318,13 @@ class LabServer:
             return 500, None, b'', None, request.keep_alive
         else:
             soap = request.body
+        if len(soap) > runtime.host.spec.winrm['max_envelope_size_kb'] * 1024:
+            # MaxEnvelopeSizekb: WinRM refuses the request with HTTP 413 before reading it as SOAP. Clients report
+            # it from the status alone (CIM cmdlets: "...notified that the request size exceeded the configured
+            # MaxEnvelopeSize quota", HRESULT 0x80338111; pywinrm: "Bad HTTP response returned from server. Code
+            # 413"); no capture of a body was found, so none is sent. The connection closes like any 413.
+            LOG.info('%s: request envelope of %d bytes over MaxEnvelopeSizekb', runtime.name, len(soap))
+            return 413, None, b'', None, False
         try:
             reply = wsman.handle(runtime.host, soap)
         except Exception:  # pylint: disable=broad-except

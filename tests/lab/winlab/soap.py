@@ -45,7 +45,6 @@ SERVER_MAX_ENVELOPE = 153600      # MaxEnvelopeSizekb 150 (see pypsrp_test_wsman
 DEFAULT_TIMEOUT = 60.0            # MaxTimeoutms 60000
 ENUMERATION_TIMEOUT = 240.0       # EnumerationTimeoutms 240000
 MAX_CONTEXTS = 64                 # open enumerations kept per host; the oldest is dropped beyond that
-MAX_SHELLS = 30                   # MaxShellsPerUser default
 _DURATION = re.compile(r'^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$')
 OPERATIONS = {ACT_ENUMERATE: 'Enumerate', ACT_PULL: 'Pull', ACT_RELEASE: 'Release', ACT_GET: 'Get',
               ACT_CREATE: 'Create', ACT_DELETE: 'Delete', ACT_COMMAND: 'Command', ACT_RECEIVE: 'Receive',
@@ -156,4 +155,3 @@ END = '</s:Body></s:Envelope>'
 
 def envelope(opening, action, relates_to, body):
     return opening + header(action, relates_to) + '<s:Body>' + body + END
-

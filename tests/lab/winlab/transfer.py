@@ -57,4 +57,3 @@ def _method_param(ctx, cls, method, param):
                 if child.tag.lower() == ('{%s}%s' % (cls.uri, param)).lower():  # the class URI, any case
                     return (child.text or '').strip()
     return None
-

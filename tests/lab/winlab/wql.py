@@ -403,6 +403,50 @@ def _coerce(value, ctype):
     return str(value).lower()
 
 
+def conjuncts(query):
+    """The terms of the WHERE clause's top-level AND (the whole clause when it is no AND; none without WHERE)."""
+    where = query.where
+    if where is None:
+        return []
+    return list(where[1]) if where[0] == 'and' else [where]
+
+
+def lower_bound(query, schema, prop):
+    """The latest constant of a top-level ``prop >= c`` / ``prop > c`` term, converted to the property's type;
+    None when the query does not bound ``prop`` from below for every instance it can match."""
+    name = schema.resolve(prop)
+    bounds = [_coerce(term[3], schema.types[name]) for term in conjuncts(query)
+              if term[0] == 'cmp' and term[2] in ('>=', '>') and schema.resolve(term[1]) == name]
+    return max(bounds) if bounds else None
+
+
+def equal_values(query, schema, prop):
+    """The lower-case string constants a top-level ``prop = c`` term (or a parenthesised OR of them) allows;
+    None when the query leaves ``prop`` open."""
+    name = schema.resolve(prop)
+    allowed = None
+    for term in conjuncts(query):
+        options = term[1] if term[0] == 'or' else [term]
+        if all(o[0] == 'cmp' and o[2] == '=' and schema.resolve(o[1]) == name for o in options):
+            values = {str(o[3]).lower() for o in options}
+            allowed = values if allowed is None else allowed & values
+    return allowed
+
+
+def residual(query, schema, bound_prop, varying):
+    """A predicate for the top-level terms other than ``bound_prop``'s lower bounds, or None when one of them uses a
+    ``varying`` property: what a provider that already applied the bound must still test on instances that differ
+    only in those properties (one test stands for all of them)."""
+    names = {schema.resolve(name) for name in varying}
+    bound = schema.resolve(bound_prop)
+    rest = [term for term in conjuncts(query)
+            if not (term[0] == 'cmp' and term[2] in ('>=', '>') and schema.resolve(term[1]) == bound)]
+    if any(schema.resolve(name) in names for term in rest for name in Query(None, '', term).referenced()):
+        return None
+    parts = [_compile(term, schema) for term in rest]
+    return lambda inst: all(part(inst) for part in parts)
+
+
 def compile_where(query, schema):
     """Resolve property names against the schema and pre-convert constants; returns a predicate(instance)."""
     if query.where is None:

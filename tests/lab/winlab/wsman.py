@@ -24,7 +24,7 @@ class Context(WindowsFaults):
         self.req = req
         self.machine = host.address or 'localhost'
         self.fqdn = host.hostname
-
+        self.delay = 0.0        # seconds the answer waits: the time WMI spent (a slow event log query)
 
 
 _HANDLERS = {ACT_ENUMERATE: enumeration.do_enumerate, ACT_PULL: enumeration.do_pull,
@@ -40,6 +40,12 @@ def _operation(req):
     if req.resource_uri and req.action.startswith(req.resource_uri + '/'):
         return req.action[len(req.resource_uri) + 1:]
     return ''
+
+
+def operations(host):
+    """The user's operations at the host's WinRM (MaxConcurrentOperationsPerUser; the lab has one user per host):
+    the requests being served, this one included, and the commands open shells hold."""
+    return max(host.operations_in_flight, 1) + sum(s.get('operations', 0) for s in host.shells.values())
 
 
 # ------------------------------------------------------------------------------------------------ entry point
@@ -60,7 +66,7 @@ def handle(host, body):
     try:
         with host.lock:
             text = _dispatch(ctx)
-        return Reply(200, text.encode('utf-8'), action=req.action, resource_uri=req.resource_uri)
+        return Reply(200, text.encode('utf-8'), delay=ctx.delay, action=req.action, resource_uri=req.resource_uri)
     except Fault as fault:
         return Reply(fault.status, fault.body.encode('utf-8'), delay=fault.delay, action=req.action,
                      resource_uri=req.resource_uri)
@@ -86,7 +92,11 @@ def _dispatch(ctx):
     host.requests_seen += 1
     faults = host.spec.faults
     if host.requests_seen <= (faults.get('internal_error_requests') or 0):
-        raise ctx.internal_error_quota()
+        raise ctx.quota_exceeded()
+    # a Delete gives operations back: Windows lets a client close its shell to recover from the quota (what
+    # Ansible's winrm connection does on ERROR_WSMAN_QUOTA_MAX_OPERATIONS)
+    if req.action != ACT_DELETE and operations(host) > host.spec.winrm['max_concurrent_operations_per_user']:
+        raise ctx.quota_exceeded()
     operation = _operation(req)
     if operation and operation in (faults.get('operation_timeout_on') or []):
         # WinRM never waits longer than MaxTimeoutms, whatever the client asks for
@@ -100,4 +110,3 @@ def _dispatch(ctx):
     if req.action.startswith(req.resource_uri + '/') and req.resource_uri.lower().startswith(cim.WMI_PREFIX):
         return transfer.do_invoke(ctx, req.action[len(req.resource_uri) + 1:])
     raise ctx.action_not_supported()
-
