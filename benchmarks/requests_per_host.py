@@ -40,6 +40,7 @@ REMOTE_BIND_HOST = 'ex55-wsp'
 KINDS = {
     'ex55-healthy': 'healthy', 'ex55-smtp': 'conflicted SMTPSVC', 'ex55-smtp-stopped-auto': 'SMTPSVC enabled',
     'ex55-av-proxy': 'antivirus', 'ex55-unknown-owner': 'other program', 'ex2019-iis-smtp': 'Exchange 2019',
+    'ex2019-biglog': 'Exchange 2019, big log',
     'ex2003': 'Exchange 2003, old OS', 'oldos-ex55-smtp': 'old OS', REMOTE_BIND_HOST: 'Exchange 5.5 remote bind',
 }
 COLUMNS = ('auth', 'Enumerate', 'Pull', 'shell', 'total', 'bytes_in')
