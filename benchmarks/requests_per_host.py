@@ -103,8 +103,9 @@ def main(argv=None):
             summary[label] = rows
     print('\nSUMMARY (aim <= 7 requests per healthy or conflicted host)')
     for label, rows in summary.items():
-        print('  %-14s ' % label + '   '.join('%s: %d req %d B' % (KINDS[name], rows[name][0]['total'], rows[name][0]['bytes_in'])
-                                            for name in (HEALTHY, CONFLICTED) if name in rows))
+        cells = ['%s: %d req %d B' % (KINDS[name], rows[name][0]['total'], rows[name][0]['bytes_in'])
+                 for name in (HEALTHY, CONFLICTED) if name in rows]
+        print('  %-14s ' % label + '   '.join(cells))
 
 
 if __name__ == '__main__':

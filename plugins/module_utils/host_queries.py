@@ -412,7 +412,8 @@ def read_port_holders(client, port, gaps, names=(), catalogue=None):
     only what a verdict needs is asked. Services: those called ``names``, the antivirus ``catalogue``'s and those
     hosted in a listening process. Processes: the listening ones and the catalogue's images of products no running
     service already showed. A listening process that hosts no service brings the services of its parent (one more
-    read, only then) and, when the parent hosts one, the parent process (one more). Returns ``(listeners, services, processes)``; services and processes are None
+    read, only then) and, when the parent hosts one, the parent process (one more).
+    Returns ``(listeners, services, processes)``; services and processes are None
     when they could not be read.
     """
     raw = tolerant(gaps, LISTENER_CLASS, read_listeners, client, port) or []

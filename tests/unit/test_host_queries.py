@@ -310,8 +310,8 @@ def test_conflict_info_reads_events_and_wspcfg_when_nothing_here_explains_the_fa
     assert result['remote_bind']['configured'] is False
     assert result['owner']['kind'] == 'none'
     assert [e['event_id'] for e in result['events']] == [4007, 4020, 4007]
-    assert [f['code'] for f in result['findings']] == ['PORT_FREE', 'MAIL_SERVICE_NOT_RUNNING', 'BIND_FAILURE_EVENTS',
-                                                      'ANTIVIRUS_PRESENT']
+    assert [f['code'] for f in result['findings']] == [
+        'PORT_FREE', 'MAIL_SERVICE_NOT_RUNNING', 'BIND_FAILURE_EVENTS', 'ANTIVIRUS_PRESENT']
 
 
 def test_conflict_info_healthy_host_asks_three_queries():

@@ -10,7 +10,6 @@ The last tests feed the lab's answer to the collection's own parser and read_dep
 from __future__ import annotations
 
 import os
-import xml.etree.ElementTree as ET
 
 import pytest
 

@@ -175,4 +175,3 @@ def test_pages_of_the_lab_over_http_are_what_wsman_handle_answers(tmp_path):
         assert [page_form(ET.tostring(p))['items'] for p in pages] == ['one', 'many']
         actions = [r['action'].rsplit('/', 1)[-1] for r in lab.requests('paging') if r['action']]
         assert actions == ['Enumerate', 'Pull']
-

@@ -477,7 +477,8 @@ def enumerate_pages(send, to, resource_uri, wql=None, max_envelope=512000):
 
 def in_process(host):
     """A ``send(text)`` for enumerate_pages that hands the request to the lab's dispatcher directly (no HTTP)."""
-    from winlab import wsman     # pylint: disable=import-outside-toplevel  (the dispatcher imports the whole lab)
+    # the dispatcher imports the whole lab: imported when used
+    from winlab import wsman     # pylint: disable=import-outside-toplevel
 
     def send(text):
         reply = wsman.handle(host, text.encode('utf-8') if isinstance(text, str) else text)
