@@ -55,12 +55,22 @@ def params_for(lab, name, overrides):
     return params
 
 
+class EveryEvent:
+    """conflict_info's diagnosis with the events read whoever holds the port (as the conflict module reads them):
+    conflict_info itself reads no events where SMTPSVC holds the port, as on these hosts."""
+    check_params = staticmethod(conflict_info.check_params)
+
+    @staticmethod
+    def run(client, params, **_kwargs):
+        return conflict_info.diagnose(client, params)[0]
+
+
 def run_case(lab, name, overrides, runs):
     params = params_for(lab, name, overrides)
     walls, result = [], None
     for _run in range(runs):
         started = time.monotonic()
-        result = runner.execute(conflict_info, dict(params))
+        result = runner.execute(EveryEvent, dict(params))
         walls.append(time.monotonic() - started)
         if result.get('failed'):
             raise SystemExit('conflict_info failed on %s: %s' % (name, result.get('msg')))

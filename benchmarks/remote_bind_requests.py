@@ -10,7 +10,7 @@ Starts the lab's kb-proxy topology (an Exchange 5.5 host whose IMS binds port 25
 ``ansible ex55-wsp -m mailops.port25.conflict_info`` twice over NTLM/HTTP: without a port host (the remote bind is
 read and reported) and with ``port_host=wsp-proxy`` (the port is diagnosed on the proxy too). Prints one row per
 host and run: authentication legs, Enumerate, Pull, shell requests (the one ``type`` of Wspcfg.ini and Mspclnt.ini)
-and the total. The SMTP greeting is a TCP connection from the controller, not an HTTP request. Not a test.
+the total and the bytes received. The SMTP greeting is a TCP connection from the controller, not an HTTP request. Not a test.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ MAIL, PROXY = 'ex55-wsp', 'wsp-proxy'
 
 
 def main():
-    columns = ('auth', 'Enumerate', 'Pull', 'shell', 'total')
+    columns = ('auth', 'Enumerate', 'Pull', 'shell', 'total', 'bytes_in')
     with tempfile.TemporaryDirectory(prefix='bench-remote-bind-') as work:
         with running_fleet([KB_FILE], state_dir=os.path.join(work, 'lab')) as lab:
             print('remote-bind diagnosis over ntlm-http, requests per host and run (auth = handshake legs):')

@@ -113,6 +113,13 @@ def port_owner(all_owners, gaps=()):
     return all_owners[0] if all_owners else _owner_dict('none')
 
 
+def explains_failure(owner):
+    """Whether the local picture explains the mail service's state: something on this host holds the port (the mail
+    service itself, or the program in its way). When nothing here listens, or the owner could not be read, the
+    bind-failure events and (Exchange 5.5) the WinSock Proxy client's files are what is left to say why."""
+    return owner['kind'] in _KIND_RANK
+
+
 def finding(code, severity, message, kb_section):
     """One finding dict: code, severity (error, warning, info), message, the KB section it comes from."""
     return {'code': code, 'severity': severity, 'message': message, 'kb_section': kb_section}

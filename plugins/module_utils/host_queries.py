@@ -31,6 +31,8 @@ LISTENER_PROPERTIES = ('LocalAddress', 'LocalPort', 'OwningProcess')
 SERVICE_PROPERTIES = ('Name', 'DisplayName', 'State', 'StartMode', 'DelayedAutoStart', 'ProcessId', 'PathName')
 # What the diagnosis needs: the smallest answer (a host has 150-300 services).
 SERVICE_BRIEF = ('Name', 'State', 'StartMode', 'ProcessId')
+# What a port holder read needs: the brief view and the image path (a stopped mail service's Wspcfg.ini sits next to it).
+SERVICE_HOLDER = SERVICE_BRIEF + ('PathName',)
 # What the service method calls need: the exit codes say why a service stopped again right after a start.
 # (DelayedAutoStart is left out: ChangeStartMode cannot set it.)
 SERVICE_CONTROL = SERVICE_BRIEF + ('ExitCode', 'ServiceSpecificExitCode')
@@ -258,8 +260,14 @@ def service_query(names=None, patterns=None, pids=None, properties=SERVICE_BRIEF
     return wql.select(SERVICE_CLASS, properties, ' OR '.join(clauses) or None)
 
 
-def process_query():
-    return wql.select(PROCESS_CLASS, PROCESS_PROPERTIES)
+def process_query(pids=None, names=None):
+    """All processes, or those with one of the PIDs or image names."""
+    clauses = []
+    if pids:
+        clauses.append('(' + ' OR '.join('ProcessId = %d' % int(pid) for pid in sorted(set(pids))) + ')')
+    if names:
+        clauses.append(wql.where_in('Name', names))
+    return wql.select(PROCESS_CLASS, PROCESS_PROPERTIES, ' OR '.join(clauses) or None)
 
 
 def event_query(since, signatures=None, log=None, sources=None, event_ids=None):
@@ -331,8 +339,9 @@ def read_services_by_name(client, names, properties=SERVICE_BRIEF):
     return {name.lower(): found.get(name.lower()) or missing_service(name) for name in names}
 
 
-def read_processes(client):
-    return [normalise_process(item) for item in client.enumerate(CIMV2, process_query())]
+def read_processes(client, pids=None, names=None):
+    """Normalised processes: all of them, or those with one of the PIDs or image names."""
+    return [normalise_process(item) for item in client.enumerate(CIMV2, process_query(pids, names))]
 
 
 def read_events(client, since, **filters):
@@ -395,15 +404,80 @@ def _reference_name(value):
     return match.group(1) if match else None
 
 
-def read_port_holders(client, port, gaps):
-    """Listeners on ``port`` (a number or a list) with their processes and services: three reads, each tolerant (``gaps``).
+def read_port_holders(client, port, gaps, names=(), catalogue=None):
+    """Listeners on ``port`` (a number or a list) with the processes and services that explain them, in narrow reads,
+    each tolerant (``gaps``).
 
-    Returns ``(listeners, services, processes)``; services and processes are None when they could not be read.
+    Windows answers an enumeration of many instances with one item, then Pulls: every query costs two requests, so
+    only what a verdict needs is asked. Services: those called ``names``, the antivirus ``catalogue``'s and those
+    hosted in a listening process. Processes: the listening ones and the catalogue's images of products no running
+    service already showed. A listening process that hosts no service brings the services of its parent (one more
+    read, only then) and, when the parent hosts one, the parent process (one more).
+    Returns ``(listeners, services, processes)``; services and processes are None
+    when they could not be read.
     """
-    raw = tolerant(gaps, LISTENER_CLASS, read_listeners, client, port)
-    services = tolerant(gaps, SERVICE_CLASS, read_services, client)
-    processes = tolerant(gaps, PROCESS_CLASS, read_processes, client)
-    return assemble_listeners(raw or [], processes, services), services, processes
+    raw = tolerant(gaps, LISTENER_CLASS, read_listeners, client, port) or []
+    pids = sorted(set(item['pid'] for item in raw if item.get('pid')))     # never 0: every stopped service has it
+    wanted = _unique(list(names) + antivirus_services(catalogue))
+    services = []
+    if wanted or pids:
+        services = tolerant(gaps, SERVICE_CLASS, read_services, client, names=wanted, pids=pids, properties=SERVICE_HOLDER)
+    images = antivirus_images(catalogue, services)
+    processes = []
+    if pids or images:
+        processes = tolerant(gaps, PROCESS_CLASS, read_processes, client, pids=pids, names=images)
+    parents = _unexplained_parents(pids, services, processes)
+    if parents:
+        hosted = tolerant(gaps, SERVICE_CLASS, read_services, client, pids=parents, properties=SERVICE_HOLDER)
+        services = None if hosted is None else _unique_services(services + hosted)
+        # the parent's name and path only where it hosts a service (the verdict names that process)
+        hosts = sorted(set(service['pid'] for service in hosted or () if service.get('pid')))
+        more = tolerant(gaps, PROCESS_CLASS, read_processes, client, pids=hosts) if hosts else []
+        processes = None if more is None else processes + more
+    return assemble_listeners(raw, processes, services), services, processes
+
+
+def _unique(names):
+    seen, out = set(), []
+    for name in names:
+        if name and name.lower() not in seen:
+            seen.add(name.lower())
+            out.append(name)
+    return out
+
+
+def _unique_services(services):
+    found = {}
+    for service in services:
+        found.setdefault((service.get('name') or '').lower(), service)
+    return list(found.values())
+
+
+def antivirus_services(catalogue):
+    """The service names of every catalogue entry."""
+    return [name for entry in (catalogue.entries if catalogue else ()) for name in entry['services']]
+
+
+def antivirus_images(catalogue, services):
+    """The process images of the catalogue entries that no running service of ``services`` matched."""
+    if catalogue is None:
+        return []
+    shown = set(id(catalogue.by_service(service['name'])) for service in services or ()
+                if service.get('state') == 'running' and catalogue.by_service(service['name']))
+    return _unique(name for entry in catalogue.entries if id(entry) not in shown for name in entry['processes'])
+
+
+def _unexplained_parents(pids, services, processes):
+    """Parents of listening processes that host no service (a worker such as EdgeTransport.exe), not read yet."""
+    if services is None or processes is None:
+        return []
+    hosted = services_by_pid(services)
+    known = set(process['pid'] for process in processes)
+    parents = set()
+    for process in processes:
+        if process['pid'] in pids and not hosted.get(process['pid']) and process.get('parent_pid'):
+            parents.add(process['parent_pid'])
+    return sorted(parents - known)
 
 
 def since_hours(hours, now=None):

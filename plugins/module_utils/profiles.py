@@ -80,6 +80,13 @@ PROFILE_CHOICES = ('auto',) + PROFILE_NAMES
 _EXCHANGE_2003_MARKERS = ('msexchangeis', 'resvc')
 
 
+# Every service name detect() and the profiles look at: the services of a host beyond these change no profile.
+SERVICE_NAMES = tuple(sorted(set(
+    [SMTP_SERVICE, PROXY_SERVICE] + list(_EXCHANGE_2003_MARKERS)
+    + [profile.mail_service for profile in PROFILES.values() if profile.mail_service]
+    + [service for pairs in LISTENERS.values() for _port, service in pairs]), key=str.lower))
+
+
 def detect(service_names) -> str:
     """Return the profile name that fits a host with these installed services (any case)."""
     names = {name.lower() for name in service_names if name}

@@ -12,20 +12,27 @@ version_added: 0.1.0
 author: mailops.port25 developers (@mailops)
 description:
   - Finds out, in one read-only call, who holds TCP port O(port) on a Windows host, what state the Windows SMTP service
-    (O(smtp_service)) and the mail service are in, whether the bind-failure events of KB Q222553 (and their modern
-    equivalents) were logged within O(event_window_hours), and whether antivirus products are present or hold the port.
+    (O(smtp_service)) and the mail service are in, whether antivirus products are present or hold the port, and, when
+    nothing on the host explains the mail service's state, whether the bind-failure events of KB Q222553 (and their
+    modern equivalents) were logged within O(event_window_hours).
   - Judges the host with the rules of KB Q222553 and returns RV(findings), each naming the KB section it comes from,
     and RV(compliant).
-  - Talks to the host from the Ansible controller over WinRM (WMI over WS-Management) in one HTTP session and four
-    WQL queries (listeners, services, processes, events); with NTLM over HTTP that is seven HTTP requests including the
-    authentication legs. Nothing runs on the Windows host but WMI (no PowerShell, no Python).
+  - Talks to the host from the Ansible controller over WinRM (WMI over WS-Management) in one HTTP session with narrow
+    WQL queries - the listeners, the services a verdict names (the SMTP and mail services, the antivirus catalogue's and
+    those in the listening processes) and the listening processes. Windows answers a query of many instances with the
+    first one and the rest by Pull, so with NTLM over HTTP a healthy host, or one whose port another program holds,
+    costs seven HTTP requests including the authentication legs. Nothing runs on the Windows host but WMI (no
+    PowerShell, no Python).
+  - The bind-failure events are read only when nothing on the host holds the port or its owner could not be read (the
+    mail service stopped with the port free, or running without a local listener); otherwise RV(events) is empty.
+    The M(mailops.port25.conflict) module reads them always.
   - Windows without the C(root/StandardCimv2) namespace (Windows Server 2008 R2 and older) are asked with C(netstat -ano)
     in a cmd shell instead.
   - Every listener of the profile is judged (O(ports)); RV(ports) shows each port's owner and verdict.
-  - On Exchange 5.5 hosts only, the WinSock Proxy remote bind (KB Q181420) is read from the C(Wspcfg.ini) next to the
-    IMS's image and the client's C(C:\\Mspclnt\\Mspclnt.ini) with one C(type) in one cmd shell - five WS-Man requests,
-    plus one for the service's image path when it does not run. A remote bind names the proxy (RV(remote_bind)); the port
-    is then judged on O(port_host), three more requests to that host.
+  - On Exchange 5.5 hosts where nothing on the host holds the port, the WinSock Proxy remote bind (KB Q181420) is read
+    from the C(Wspcfg.ini) next to the IMS's image and the client's C(C:\\Mspclnt\\Mspclnt.ini) with one C(type) in
+    one cmd shell - five WS-Man requests. A remote bind names the proxy (RV(remote_bind)); the port is then judged on
+    O(port_host), with the same narrow queries to that host.
   - Then the SMTP greeting of each held port is read from the controller (O(greeting)), as KB Q146157 checks it.
   - When the account may not read one WMI class, the rest of the answer is still returned and the class is named in
     RV(gaps) and in a C(DATA_GAP) finding.
@@ -236,7 +243,9 @@ antivirus:
          source: 'Microsoft Defender Antivirus service (WinDefend) ...', match_kind: service, match_name: WinDefend, running: true, pid: 2100,
          holds_port: false}
 events:
-  description: The bind-failure events of the profile within O(event_window_hours), newest first.
+  description:
+    - The bind-failure events of the profile within O(event_window_hours), newest first.
+    - Empty without a query when something on the host holds the port (the mail service, or the program in its way).
   returned: success
   type: list
   elements: dict
@@ -339,10 +348,11 @@ greeting:
   type: dict
 remote_bind:
   description:
-    - On Exchange 5.5 hosts, the WinSock Proxy client settings of the mail service (V(null) elsewhere, or when its image
-      path could not be read) - C(application), C(files) (the files typed), C(missing), C(configured) (the port is bound
-      on the proxy), C(ports) (C(ServerBindTcpPorts)), C(persistent), C(kill_old_session), C(disabled), C(proxy) (the
-      proxy's name from C(Mspclnt.ini), or V(null)), C(proxy_source).
+    - On Exchange 5.5 hosts where nothing on the host holds the port, the WinSock Proxy client settings of the mail
+      service (V(null) elsewhere, or when its image path could not be read) - C(application), C(files) (the files
+      typed), C(missing), C(configured) (the port is bound on the proxy), C(ports) (C(ServerBindTcpPorts)),
+      C(persistent), C(kill_old_session), C(disabled), C(proxy) (the proxy's name from C(Mspclnt.ini), or V(null)),
+      C(proxy_source).
   returned: success
   type: dict
   sample: {application: msexcimc, files: ['C:\exchsrvr\connect\msexcimc\bin\Wspcfg.ini', 'C:\Mspclnt\Mspclnt.ini'],

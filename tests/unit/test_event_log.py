@@ -51,7 +51,9 @@ def test_conflict_info_finds_the_code_of_an_event_without_message():
     host = dict(KB_HOST, Win32_NTLogEvent=[
         {'Logfile': 'Application', 'SourceName': 'MSExchangeIMC', 'EventCode': '4007', 'Type': 'Error', 'RecordNumber': '42',
          'TimeGenerated': '2026-11-28T08:00:00-07:00', 'Message': None, 'InsertionStrings': '10048'}])
-    result = conflict_info.run(FakeClient(host), dict(CONFLICT_PARAMS))
+    # the diagnosis that reads the events whoever holds the port (the conflict module's; conflict_info reads them
+    # only when nothing on the host holds it)
+    result = conflict_info.diagnose(FakeClient(host), dict(CONFLICT_PARAMS))[0]
     assert [(e['time'], e['message'], e['winsock_error']) for e in result['events']] == [('2026-11-28T15:00:00Z', None, 10048)]
     finding = [f for f in result['findings'] if f['code'] == 'BIND_FAILURE_EVENTS'][0]
     assert finding['message'] == ('1 bind-failure event(s) in the last 72 h; newest: MSExchangeIMC 4007 at '
@@ -88,7 +90,7 @@ def test_the_window_starts_at_the_same_instant_on_every_host():
 ])
 def test_a_refused_event_query_is_a_named_gap_and_the_rest_is_returned(failure, text):
     client = FakeClient(KB_HOST, failures={'Win32_NTLogEvent': failure})
-    result = conflict_info.run(client, dict(CONFLICT_PARAMS))
+    result = conflict_info.diagnose(client, dict(CONFLICT_PARAMS))[0]
     assert result['gaps'] == [{'class': 'Win32_NTLogEvent', 'error': text}]
     assert result['events'] == [] and result['owner']['kind'] == 'smtp_service'
     assert [f['code'] for f in result['findings']] == [
@@ -104,7 +106,7 @@ def test_a_refused_event_query_is_a_named_gap_and_the_rest_is_returned(failure, 
 ])
 def test_other_event_faults_still_fail(failure):
     with pytest.raises(errors.WSManFault):
-        conflict_info.run(FakeClient(KB_HOST, failures={'Win32_NTLogEvent': failure}), dict(CONFLICT_PARAMS))
+        conflict_info.diagnose(FakeClient(KB_HOST, failures={'Win32_NTLogEvent': failure}), dict(CONFLICT_PARAMS))
 
 
 def test_event_info_reports_a_refusal_as_a_gap_and_a_warning():

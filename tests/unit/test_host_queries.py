@@ -6,10 +6,11 @@ gaps, and the info features driven through a fake client (request count and resu
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 
-from ansible_collections.mailops.port25.plugins.module_utils import cim, errors, host_queries as hq
+from ansible_collections.mailops.port25.plugins.module_utils import cim, errors, host_queries as hq, profiles
 from ansible_collections.mailops.port25.plugins.module_utils.features import (antivirus_info, conflict_info, event_info,
                                                                               listener_info, service_info)
 from ansible_collections.mailops.port25.tests.unit.conftest import refused_before_any_client
@@ -193,8 +194,11 @@ class FakeClient:
         if class_name in self.failures:
             raise self.failures[class_name]
         items = self.classes.get(class_name, [])
-        if " WHERE (Name = '" in query:  # enough of WQL for name lookups
-            items = [item for item in items if ("name = '%s'" % item['Name']).lower() in query.lower()]
+        if class_name in ('Win32_Service', 'Win32_Process') and ' WHERE ' in query:
+            # enough of WQL for the lookups by name and by PID the collection makes
+            where = query.lower().split(' where ', 1)[1]
+            items = [item for item in items if ("name = '%s'" % item['Name']).lower() in where
+                     or re.search(r'\bprocessid = %s\b' % item['ProcessId'], where)]
         return [dict(item) for item in items]
 
     def run_command(self, command, args):
@@ -236,17 +240,23 @@ CONFLICT_PARAMS = {'port': 25, 'smtp_service': 'SMTPSVC', 'mail_service': None, 
 
 
 def test_conflict_info_kb_case_requests():
-    """Four queries, then on an Exchange 5.5 host the IMS's image path (it does not run) and one type of the WinSock
-    Proxy client's files."""
+    """The KB case: SMTPSVC holds the port. Three narrow queries explain it: no event query, no type of the WinSock
+    Proxy client's files (the local picture explains the failure)."""
     client = FakeClient(KB_HOST)
     result = conflict_info.run(client, dict(CONFLICT_PARAMS))
     assert [(ns, cls) for ns, cls, _q in client.calls] == [
-        ('root/standardcimv2', 'MSFT_NetTCPConnection'), ('root/cimv2', 'Win32_Service'),
-        ('root/cimv2', 'Win32_Process'), ('root/cimv2', 'Win32_NTLogEvent'), ('root/cimv2', 'Win32_Service'), ('cmd', 'type')]
-    assert "SourceName = 'MSExchangeIMC' AND (EventCode = 4007 OR EventCode = 4020)" in client.calls[3][2]
-    assert client.calls[4][2] == "SELECT Name,PathName FROM Win32_Service WHERE (Name = 'MSExchangeIMC')"
-    assert client.calls[5][2] == 'C:\\Wspcfg.ini C:\\Mspclnt\\Mspclnt.ini'
-    assert result['remote_bind']['configured'] is False and result['remote_bind']['proxy'] is None
+        ('root/standardcimv2', 'MSFT_NetTCPConnection'), ('root/cimv2', 'Win32_Service'), ('root/cimv2', 'Win32_Process')]
+    services, processes = client.calls[1][2], client.calls[2][2]
+    assert services.startswith("SELECT Name,State,StartMode,ProcessId,PathName FROM Win32_Service WHERE (Name = 'SMTPSVC' OR ")
+    assert services.endswith(" OR Name = 'WinDefend' OR Name = 'SepMasterService' OR Name = 'ccProxy' OR Name = 'McShield' "
+                             "OR Name = 'McAfeeFramework' OR Name = 'McTaskManager' OR Name = 'KAVFS') OR (ProcessId = 900)")
+    for name in profiles.SERVICE_NAMES:
+        assert "Name = '%s'" % name in services
+    # the listening process, and the images of products no running service showed (Defender's WinDefend runs: not its)
+    assert processes.startswith("SELECT ProcessId,Name,ExecutablePath,ParentProcessId FROM Win32_Process WHERE "
+                                "(ProcessId = 900) OR (Name = 'ccSvcHst.exe' OR ")
+    assert "'MsMpEng.exe'" not in processes and "Name = 'TmProxy.exe'" in processes
+    assert result['remote_bind'] is None
     assert [(entry['port'], entry['service'], entry['verdict']) for entry in result['ports']] == [(25, 'MSExchangeIMC', 'conflict')]
     assert result['changed'] is False and result['host'] == 'mail01.example.test' and result['port'] == 25
     assert (result['profile'], result['profile_source']) == ('exchange55', 'detected')
@@ -262,23 +272,108 @@ def test_conflict_info_kb_case_requests():
     assert result['antivirus']['present'] is True and result['antivirus']['holds_port'] is False
     assert [(p['product'], p['match_kind'], p['pid']) for p in result['antivirus']['products']] == [
         ('Microsoft Defender Antivirus', 'service', 2100)]
+    assert result['events'] == []
+    assert [f['code'] for f in result['findings']] == [
+        'PORT_HELD_BY_SMTP_SERVICE', 'SMTP_SERVICE_ENABLED', 'MAIL_SERVICE_NOT_RUNNING', 'ANTIVIRUS_PRESENT']
+    assert result['gaps'] == [] and result['compliant'] is False
+
+
+def test_conflict_module_diagnosis_reads_the_events_always():
+    """The conflict module's diagnosis (all_events) reads the events even when the local picture explains the failure:
+    its verification compares the newest record before and after the fix."""
+    client = FakeClient(KB_HOST)
+    result = conflict_info.diagnose(client, dict(CONFLICT_PARAMS))[0]
+    assert [cls for _ns, cls, _q in client.calls] == ['MSFT_NetTCPConnection', 'Win32_Service', 'Win32_Process', 'Win32_NTLogEvent']
+    assert "SourceName = 'MSExchangeIMC' AND (EventCode = 4007 OR EventCode = 4020)" in client.calls[3][2]
     assert [(e['event_id'], e['record_number'], e['winsock_error']) for e in result['events']] == [
         (4007, 42, 10048), (4020, 41, None), (4007, 40, 10048)]
     assert [f['code'] for f in result['findings']] == [
         'PORT_HELD_BY_SMTP_SERVICE', 'SMTP_SERVICE_ENABLED', 'MAIL_SERVICE_NOT_RUNNING', 'BIND_FAILURE_EVENTS', 'ANTIVIRUS_PRESENT']
-    assert result['gaps'] == [] and result['compliant'] is False
+    assert result['remote_bind'] is None
+
+
+# nothing on this host holds port 25 and the IMS does not run: the events and the WinSock Proxy files are read
+FREE_PORT_HOST = dict(KB_HOST, MSFT_NetTCPConnection=[], Win32_Service=[
+    service('SMTPSVC', 'Stopped', 'Disabled', 0), service('MSExchangeIS', 'Running', 'Auto', 1100),
+    service('MSExchangeIMC', 'Stopped', 'Auto', 0, path='C:\\exchsrvr\\connect\\msexcimc\\bin\\msexcimc.exe'),
+    service('WinDefend', 'Running', 'Auto', 2100)])
+
+
+def test_conflict_info_reads_events_and_wspcfg_when_nothing_here_explains_the_failure():
+    client = FakeClient(FREE_PORT_HOST)
+    result = conflict_info.run(client, dict(CONFLICT_PARAMS))
+    assert [cls for _ns, cls, _q in client.calls] == ['MSFT_NetTCPConnection', 'Win32_Service', 'Win32_Process',
+                                                      'Win32_NTLogEvent', 'type']
+    # no listening PID: the services by name only; the image path comes from that answer (no request of its own)
+    assert ' OR (ProcessId' not in client.calls[1][2] and 'WHERE (ProcessId' not in client.calls[2][2]
+    assert client.calls[4][2] == 'C:\\exchsrvr\\connect\\msexcimc\\bin\\Wspcfg.ini C:\\Mspclnt\\Mspclnt.ini'
+    assert result['remote_bind']['configured'] is False
+    assert result['owner']['kind'] == 'none'
+    assert [e['event_id'] for e in result['events']] == [4007, 4020, 4007]
+    assert [f['code'] for f in result['findings']] == [
+        'PORT_FREE', 'MAIL_SERVICE_NOT_RUNNING', 'BIND_FAILURE_EVENTS', 'ANTIVIRUS_PRESENT']
+
+
+def test_conflict_info_healthy_host_asks_three_queries():
+    healthy = dict(KB_HOST, Win32_Service=[
+        service('SMTPSVC', 'Stopped', 'Disabled', 0), service('MSExchangeIMC', 'Running', 'Auto', 1500),
+        service('WinDefend', 'Running', 'Auto', 2100)],
+        Win32_Process=KB_HOST['Win32_Process'] + [process(1500, 'msexcimc.exe')],
+        MSFT_NetTCPConnection=[{'LocalAddress': '0.0.0.0', 'LocalPort': '25', 'OwningProcess': '1500'}])
+    client = FakeClient(healthy)
+    result = conflict_info.run(client, dict(CONFLICT_PARAMS))
+    assert [cls for _ns, cls, _q in client.calls] == ['MSFT_NetTCPConnection', 'Win32_Service', 'Win32_Process']
+    assert (result['owner']['kind'], result['owner']['process'], result['compliant']) == ('mail_service', 'msexcimc.exe', True)
+    assert result['events'] == [] and result['remote_bind'] is None
+
+
+def test_conflict_info_worker_process_brings_its_parent_and_its_services():
+    """EdgeTransport.exe hosts no service: its parent's services are read, then the parent (two more queries)."""
+    host = dict(KB_HOST, **{
+        'MSFT_NetTCPConnection': [{'LocalAddress': '0.0.0.0', 'LocalPort': '25', 'OwningProcess': '5100'}],
+        'Win32_Process': [process(5000, 'MSExchangeTransportHost.exe'), process(5100, 'EdgeTransport.exe', 5000)],
+        'Win32_Service': [service('MSExchangeTransport', 'Running', 'Auto', 5000), service('HostedHelper', 'Running', 'Auto', 5000)]})
+    client = FakeClient(host)
+    result = conflict_info.run(client, dict(CONFLICT_PARAMS, profile='exchange2007'))
+    assert [cls for _ns, cls, _q in client.calls[:5]] == ['MSFT_NetTCPConnection', 'Win32_Service', 'Win32_Process',
+                                                          'Win32_Service', 'Win32_Process']
+    assert client.calls[3][2].endswith('WHERE (ProcessId = 5000)') and client.calls[4][2].endswith('WHERE (ProcessId = 5000)')
+    assert result['listeners'][0]['parent_process'] == {
+        'pid': 5000, 'name': 'MSExchangeTransportHost.exe', 'path': 'C:\\bin\\MSExchangeTransportHost.exe',
+        'services': ['HostedHelper', 'MSExchangeTransport']}
+    assert result['owner']['kind'] == 'mail_service'
+
+
+def test_conflict_info_a_parent_that_hosts_no_service_costs_one_query():
+    host = dict(KB_HOST, **{
+        'MSFT_NetTCPConnection': [{'LocalAddress': '0.0.0.0', 'LocalPort': '25', 'OwningProcess': '4400'}],
+        'Win32_Process': KB_HOST['Win32_Process'] + [process(4400, 'relay.exe', 3000), process(3000, 'explorer.exe')]})
+    client = FakeClient(host)
+    result = conflict_info.run(client, dict(CONFLICT_PARAMS))
+    assert [cls for _ns, cls, _q in client.calls] == ['MSFT_NetTCPConnection', 'Win32_Service', 'Win32_Process', 'Win32_Service']
+    assert client.calls[3][2].endswith('WHERE (ProcessId = 3000)')
+    assert result['listeners'][0]['parent_process'] == {'pid': 3000, 'name': None, 'path': None, 'services': []}
+    assert (result['owner']['kind'], result['owner']['process']) == ('other', 'relay.exe')
 
 
 def test_conflict_info_access_denied_on_one_class_keeps_the_rest():
-    client = FakeClient(KB_HOST, failures={'Win32_NTLogEvent': ACCESS_DENIED})
+    client = FakeClient(FREE_PORT_HOST, failures={'Win32_NTLogEvent': ACCESS_DENIED})
     result = conflict_info.run(client, dict(CONFLICT_PARAMS))
     assert result['gaps'] == [{'class': 'Win32_NTLogEvent',
                                'error': 'access denied: the account may not use this WMI class, namespace or method '
                                         '(WSManFault 5, w:AccessDenied)'}]
     assert result['events'] == []
-    assert result['owner']['kind'] == 'smtp_service'
+    assert result['owner']['kind'] == 'none'
     assert result['findings'][-1]['code'] == 'DATA_GAP' and result['findings'][-1]['severity'] == 'warning'
     assert 'Win32_NTLogEvent could not be read' in result['findings'][-1]['message']
+
+
+def test_conflict_info_a_process_gap_still_gives_the_owner_by_service():
+    client = FakeClient(KB_HOST, failures={'Win32_Process': ACCESS_DENIED})
+    result = conflict_info.run(client, dict(CONFLICT_PARAMS))
+    assert [g['class'] for g in result['gaps']] == ['Win32_Process']
+    assert (result['owner']['kind'], result['owner']['services'], result['owner']['process']) == (
+        'smtp_service', ['IISADMIN', 'SMTPSVC'], None)
 
 
 def test_conflict_info_other_faults_fail_the_task():
@@ -289,9 +384,10 @@ def test_conflict_info_other_faults_fail_the_task():
 
 def test_conflict_info_profile_option_and_mail_service_option():
     client = FakeClient(KB_HOST)
-    result = conflict_info.run(client, dict(CONFLICT_PARAMS, profile='exchange2013', mail_service='MSExchangeIS'))
+    result = conflict_info.diagnose(client, dict(CONFLICT_PARAMS, profile='exchange2013', mail_service='MSExchangeIS'))[0]
     assert (result['profile'], result['profile_source']) == ('exchange2013', 'option')
     assert result['mail_service']['name'] == 'MSExchangeIS' and result['mail_service']['state'] == 'running'
+    assert "Name = 'MSExchangeIS'" in client.calls[1][2]
     assert "SourceName = 'MSExchangeFrontEndTransport'" in client.calls[3][2]
 
 

@@ -20,11 +20,11 @@ def check_params(params, host):
 
 
 def run(client, params, check_mode=False, diff=False):  # pylint: disable=unused-argument
-    """Read-only; three requests: listeners, services, processes."""
+    """Read-only: listeners, then the catalogue's services and those in the listening processes, then processes."""
     port = params['port']
     catalogue = antivirus.Catalogue(params.get('antivirus_catalogue'))
     gaps = []
-    listeners, services, processes = hq.read_port_holders(client, port, gaps)
+    listeners, services, processes = hq.read_port_holders(client, port, gaps, catalogue=catalogue)
     products = antivirus.find_products(catalogue, services or [], processes or [], diagnosis.port_pids(listeners))
     result = {'changed': False, 'host': client.host, 'port': port, 'gaps': gaps}
     result.update(antivirus.summary(products))

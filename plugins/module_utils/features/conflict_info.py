@@ -1,16 +1,19 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the mailops.port25 project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""conflict_info: the whole KB Q222553 diagnosis of one host in one session and four WS-Man requests.
+"""conflict_info: the whole KB Q222553 diagnosis of one host in one session and as few WS-Man requests as the verdict needs.
 
-Requests: listeners on every port the profiles name (MSFT_NetTCPConnection, one query), every service (projection),
-every process (projection), the bind-failure events of the profile within the window. The profile is detected from
-the services answer, so the event query comes last. Over NTLM/HTTP the three authentication legs make it seven HTTP
-requests per host.
+Windows answers a query of many instances with the first one and the rest by Pull (two requests), of one instance
+whole (one request), so every query is narrow: listeners on every port the profiles name (MSFT_NetTCPConnection), the
+services the verdict names, the antivirus catalogue's and those in the listening processes, the listening processes
+(and the catalogue's images not shown by a running service). Over NTLM/HTTP, with the two authentication legs, that
+is seven HTTP requests on a healthy host and on one whose port another program holds.
 
-Only on Exchange 5.5 hosts: the WinSock Proxy remote bind is read (``remote_bind``: the mail service's PathName when
-its process does not run, one request, and one cmd shell ``type``, five requests). Only with a port host: three
-requests to it (listeners, services, processes). Then the SMTP greeting of each held port, from the controller.
+Only when the local picture does not explain the mail service's state (nothing here holds its port, or the owner
+could not be read): the bind-failure events of the profile within the window, and on Exchange 5.5 hosts the WinSock
+Proxy remote bind (``remote_bind``: one cmd shell ``type``, five requests). The conflict module reads the events
+always (its verification compares them). Only with a port host: its own narrow reads. Then the SMTP greeting of each
+held port, from the controller.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ def check_params(params, host):
 def run(client, params, check_mode=False, diff=False):  # pylint: disable=unused-argument
     """Read-only: check mode and diff change nothing here."""
     with port_host.session(params, params.get('host_name') or client.host, getattr(client, 'settings', None)) as port_client:
-        return diagnose(client, params, port_client)[0]
+        return diagnose(client, params, port_client, all_events=False)[0]
 
 
 def check_params(params, host):
@@ -71,22 +74,29 @@ def options(params, host):
     }
 
 
-def diagnose(client, params, port_client=None):
+def verdict_services(opts):
+    """The services a verdict names: the SMTP service, the mail service option, those of the ports option and every
+    service the profiles detect or expect (the profile is known only from the answer)."""
+    return [opts['smtp_name'], opts['mail_option']] + list(profiles.SERVICE_NAMES) + \
+        [service for _number, service in opts['ports'] or ()]
+
+
+def diagnose(client, params, port_client=None, all_events=True):
     """The diagnosis result and the antivirus catalogue it used (the conflict module's rules need both).
 
-    ``params`` have passed ``check_params``; deriving them again here costs no request.
+    ``params`` have passed ``check_params``; deriving them again here costs no request. ``all_events``: read the
+    bind-failure events even when the local picture explains the mail service's state (the conflict module compares
+    them before and after a fix); conflict_info reads them only when it does not.
     """
     opts = options(params, client.host)
     port, catalogue, smtp_name = opts['port'], opts['catalogue'], opts['smtp_name']
 
     gaps = []
     asked = sorted(set([port] + PROFILE_PORTS + [number for number, _service in opts['ports'] or ()]))
-    all_listeners, services, processes = hq.read_port_holders(client, asked, gaps)
+    all_listeners, services, processes = hq.read_port_holders(client, asked, gaps, names=verdict_services(opts),
+                                                              catalogue=catalogue)
     names = [s['name'] for s in services or ()]
     profile, profile_source = profiles.resolve(params['profile'], names)
-    events = []
-    if profile.events:
-        events = hq.read_events_tolerant(client, hq.since_hours(opts['window']), gaps, signatures=profile.events)
 
     pairs = port_checks.wanted(profile.name, port, opts['mail_option'] or profile.mail_service, opts['ports'])
     checked_ports = set(number for number, _service in pairs)
@@ -95,12 +105,17 @@ def diagnose(client, params, port_client=None):
     smtp_service = diagnosis.service_summary(smtp_name, services)
     smtp_service['is_transport'] = bool(profile.smtp_is_transport and smtp_service['exists'])
     mail_service = diagnosis.service_summary(opts['mail_option'] or profile.mail_service, services)
-
-    remote = None
-    if profile.name == 'exchange55' and mail_service.get('exists'):
-        remote = remote_bind.read(client, service_path(client, mail_service, processes, gaps), gaps)
-    remote_ports = topology.remote_ports(remote, opts['port_host'], port, [number for number, _service in pairs])
     main = [item for item in listeners if item.get('local_port') == port]
+    explained = diagnosis.explains_failure(diagnosis.port_owner(
+        diagnosis.owners(main, smtp_name, mail_service.get('name'), profile.smtp_is_transport, catalogue), gaps))
+
+    events = []
+    if profile.events and (all_events or not explained):
+        events = hq.read_events_tolerant(client, hq.since_hours(opts['window']), gaps, signatures=profile.events)
+    remote = None
+    if profile.name == 'exchange55' and mail_service.get('exists') and not explained:
+        remote = remote_bind.read(client, service_path(mail_service, services, processes), gaps)
+    remote_ports = topology.remote_ports(remote, opts['port_host'], port, [number for number, _service in pairs])
     verdict = diagnosis.diagnose(port, profile, main, smtp_service, mail_service, products, events or [], gaps,
                                  catalogue, window_hours=opts['window'])
     entries = port_checks.judge(pairs, listeners, smtp_name, profile.smtp_is_transport, catalogue, gaps, services, remote_ports)
@@ -146,20 +161,21 @@ def diagnose(client, params, port_client=None):
     return result, catalogue
 
 
-def service_path(client, mail_service, processes, gaps):
-    """The mail service's image path: from its process when it runs, else from its PathName (one request)."""
+def service_path(mail_service, services, processes):
+    """The mail service's image path: from its process when it runs and was read, else from its PathName."""
     pid = mail_service.get('pid')
     process = next((item for item in processes or () if pid and item.get('pid') == pid), None)
     if process and process.get('path'):
         return process['path']
-    found = hq.tolerant(gaps, hq.SERVICE_CLASS, hq.read_services, client, names=[mail_service['name']], properties=('Name', 'PathName'))
-    return found[0]['path'] if found else None
+    found = next((item for item in services or () if (item.get('name') or '').lower() == mail_service['name'].lower()), None)
+    return found['path'] if found else None
 
 
 def port_host_view(port_client, opts, ports, catalogue):
-    """What the port host says about the remote ports: three requests (listeners, services, processes); no events."""
+    """What the port host says about the remote ports: its narrow listener, service and process reads; no events."""
     gaps = []
-    listeners, services, processes = hq.read_port_holders(port_client, ports, gaps)
+    listeners, services, processes = hq.read_port_holders(port_client, ports, gaps, names=verdict_services(opts),
+                                                          catalogue=catalogue)
     names = [s['name'] for s in services or ()]
     detected = profiles.detect(names) if services is not None else None
     smtp = diagnosis.service_summary(opts['smtp_name'], services)

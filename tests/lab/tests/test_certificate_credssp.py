@@ -44,6 +44,12 @@ def _names(raw):
     return sorted(e.text for e in ET.fromstring(raw).iter('{%s}Name' % WIN32_SERVICE))
 
 
+def _all_names(proto, lab, name, wql=None):
+    """Service names of every page (the lab pages like Windows: one item, then Pulls)."""
+    pages = testing.enumerate_pages(proto.send_message, lab.endpoint(name), WIN32_SERVICE, wql=wql)
+    return sorted(e.text for page in pages for e in page.iter('{%s}Name' % WIN32_SERVICE))
+
+
 def _cert_post(lab, cert):
     return requests.post(lab.endpoint('cert'), data=_soap(lab, 'cert'), cert=cert, verify=lab.ca_path, timeout=10,
                          headers={'Authorization': 'http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual',
@@ -55,7 +61,7 @@ def test_certificate_mapped_by_issuer_upn_and_usage(lab):
     assert host['ansible_winrm_transport'] == 'certificate' and 'ansible_password' not in host
     assert host['ansible_winrm_cert_pem'].startswith(lab.state_dir)
     proto = testing.pywinrm_protocol(lab, 'cert')
-    assert _names(proto.send_message(_soap(lab, 'cert'))) == ['IISADMIN', 'MSExchangeIMC', 'SMTPSVC']
+    assert _all_names(proto, lab, 'cert') == ['IISADMIN', 'MSExchangeIMC', 'SMTPSVC']
     assert lab.requests('cert')[-1]['auth'] == 'certificate'
 
 
@@ -97,7 +103,7 @@ def test_certificate_header_on_another_host_or_over_http_is_401(lab):
 def test_credssp_over_http_seals_and_delegates_the_password(lab):
     proto = testing.pywinrm_protocol(lab, 'cs')
     assert lab.hosts['cs']['ansible_winrm_transport'] == 'credssp'
-    assert _names(proto.send_message(_soap(lab, 'cs'))) == ['IISADMIN', 'MSExchangeIMC', 'SMTPSVC']
+    assert _all_names(proto, lab, 'cs') == ['IISADMIN', 'MSExchangeIMC', 'SMTPSVC']
     assert proto.transport.encryption.protocol == 'credssp'
     legs = [r['auth'] for r in lab.requests('cs')]
     assert legs[0] == 'none' and set(legs[1:-2]) == {'credssp'} and legs[-1] == 'none'
@@ -105,20 +111,25 @@ def test_credssp_over_http_seals_and_delegates_the_password(lab):
 
 def test_credssp_bodies_over_16_kib_both_ways(lab):
     proto = testing.pywinrm_protocol(lab, 'csbig')
-    assert _names(proto.send_message(_soap(lab, 'csbig')))[:3] == ['IISADMIN', 'MSExchangeIMC', 'SMTPSVC']
+    assert _all_names(proto, lab, 'csbig')[:3] == ['IISADMIN', 'MSExchangeIMC', 'SMTPSVC']
     seen = []
     proto.transport.session.hooks['response'].append(lambda resp, **_kw: seen.append(resp.headers['Content-Type']))
     wql = "SELECT * FROM Win32_Service WHERE Name <> '%s'" % ('x' * 20000)     # a request over 16 KiB
-    names = _names(proto.send_message(_soap(lab, 'csbig', wql=wql)))
-    assert len(names) > 40                                                   # the first page: over 32 KiB
-    line = lab.requests('csbig')[-1]
-    assert line['status'] == 200 and line['bytes_in'] > 20000 and line['bytes_out'] > 2 * 16384
-    assert seen == ['multipart/x-multi-encrypted;protocol="application/HTTP-CredSSP-session-encrypted";'
-                    'boundary="Encrypted Boundary"']
+    names = _all_names(proto, lab, 'csbig', wql=wql)
+    assert len(names) > 40
+    lines = lab.requests('csbig')
+    enumerate_line = [line for line in lines if line['action'].endswith('/Enumerate')][-1]
+    pull_line = lines[lines.index(enumerate_line) + 1]
+    assert enumerate_line['status'] == 200 and enumerate_line['bytes_in'] > 20000
+    assert pull_line['status'] == 200 and pull_line['bytes_out'] > 2 * 16384    # the Pull's page: over 32 KiB
+    # the Enumerate's one-item answer fits one 16 KiB block; the Pull's page over 32 KiB comes in several
+    assert seen[:2] == ['multipart/encrypted;protocol="application/HTTP-CredSSP-session-encrypted";boundary="Encrypted Boundary"',
+                        'multipart/x-multi-encrypted;protocol="application/HTTP-CredSSP-session-encrypted";'
+                        'boundary="Encrypted Boundary"']
 
 
 def test_credssp_over_https(lab):
-    assert _names(testing.pywinrm_protocol(lab, 'css').send_message(_soap(lab, 'css')))
+    assert _all_names(testing.pywinrm_protocol(lab, 'css'), lab, 'css')
 
 
 def test_credssp_wrong_password_or_user_is_refused(lab):

@@ -26,18 +26,33 @@ NS = {
 WIN32_SERVICE = testing.CIMV2 + 'Win32_Service'
 
 
-def _service_names(body):
-    """Names of the typed Win32_Service items of an EnumerateResponse (found by namespace, not prefix)."""
-    items = body.find('.//n:EnumerateResponse/w:Items', NS)
-    assert items is not None, ET.tostring(body)[:500]
-    return sorted(i.findtext('svc:Name', namespaces=NS) for i in items.findall('svc:Win32_Service', NS))
+def _service_names(bodies):
+    """Names of the typed Win32_Service items of an EnumerateResponse and its PullResponses (found by namespace)."""
+    first = bodies[0].find('.//n:EnumerateResponse/w:Items', NS)
+    assert first is not None, ET.tostring(bodies[0])[:500]
+    pulled = [body.find('.//n:PullResponse/n:Items', NS) for body in bodies[1:]]
+    assert None not in pulled
+    return sorted(i.findtext('svc:Name', namespaces=NS) for items in [first] + pulled
+                  for i in items.findall('svc:Win32_Service', NS))
 
 
-def _service_state(body, name):
-    for item in body.iter('{%s}Win32_Service' % NS['svc']):
+def _pypsrp_pages(client):
+    """pypsrp's Enumerate, then its Pull until EndOfSequence: the lab answers the first item only, like Windows."""
+    bodies = [client.enumerate(WIN32_SERVICE, _enumerate_body())]
+    while bodies[-1].find('.//n:EndOfSequence', NS) is None and bodies[-1].find('.//w:EndOfSequence', NS) is None:
+        pull = ET.Element('{%s}Pull' % NS['n'])
+        ET.SubElement(pull, '{%s}EnumerationContext' % NS['n']).text = bodies[-1].findtext('.//n:EnumerationContext',
+                                                                                           namespaces=NS)
+        ET.SubElement(pull, '{%s}MaxElements' % NS['n']).text = '32000'
+        bodies.append(client.pull(WIN32_SERVICE, pull))
+    return bodies
+
+
+def _service_state(bodies, name):
+    for item in (i for body in bodies for i in body.iter('{%s}Win32_Service' % NS['svc'])):
         if item.findtext('svc:Name', namespaces=NS) == name:
             return item.findtext('svc:State', namespaces=NS)
-    raise AssertionError('%s not in %s' % (name, ET.tostring(body)[:300]))
+    raise AssertionError('%s not in the answers' % name)
 
 
 def _wsman(lab, name, **overrides):
@@ -68,17 +83,17 @@ EXPECTED = ['IISADMIN', 'MSExchangeIMC', 'SMTPSVC']
 
 def test_pywinrm_ntlm_with_message_encryption(transport_lab):
     proto = testing.pywinrm_protocol(transport_lab, 'plain')
-    raw = proto.send_message(testing.enumerate_envelope(transport_lab.endpoint('plain'), WIN32_SERVICE))
+    pages = testing.enumerate_pages(proto.send_message, transport_lab.endpoint('plain'), WIN32_SERVICE)
     assert proto.transport.encryption is not None      # pywinrm sealed the exchange (HTTP + NTLM)
-    assert _service_names(ET.fromstring(raw)) == EXPECTED
+    assert _service_names(pages) == EXPECTED
     assert transport_lab.requests('plain')[-1]['bytes_in'] > 0
 
 
 def test_pywinrm_basic_over_https_with_validation(transport_lab):
     proto = testing.pywinrm_protocol(transport_lab, 'secure')
     assert transport_lab.hosts['secure']['ansible_winrm_transport'] == 'basic'
-    raw = proto.send_message(testing.enumerate_envelope(transport_lab.endpoint('secure'), WIN32_SERVICE))
-    assert _service_names(ET.fromstring(raw)) == EXPECTED
+    pages = testing.enumerate_pages(proto.send_message, transport_lab.endpoint('secure'), WIN32_SERVICE)
+    assert _service_names(pages) == EXPECTED
     assert transport_lab.requests('secure')[-1]['auth'] == 'basic'
 
 
@@ -90,8 +105,8 @@ def test_pywinrm_basic_over_https_with_validation(transport_lab):
 ], ids=['ntlm-http', 'negotiate-http', 'basic-https', 'ntlm-https-cbt'])
 def test_pypsrp_enumerate(transport_lab, host, overrides):
     with _wsman(transport_lab, host, **overrides) as client:
-        body = client.enumerate(WIN32_SERVICE, _enumerate_body())
-    assert _service_names(body) == EXPECTED
+        bodies = _pypsrp_pages(client)
+    assert _service_names(bodies) == EXPECTED
 
 
 def test_pypsrp_https_validation_is_really_on(transport_lab):
@@ -129,9 +144,9 @@ def test_pypsrp_invoke_stop_service_changes_the_host(tmp_path, small_spec):
             out = client.invoke(WIN32_SERVICE + '/StopService', WIN32_SERVICE, method_input,
                                 selector_set=_selectors('SMTPSVC'))
             assert out.findtext('.//svc:StopService_OUTPUT/svc:ReturnValue', namespaces=NS) == '0'
-            body = client.enumerate(WIN32_SERVICE, _enumerate_body())
-        assert _service_state(body, 'SMTPSVC') in ('Stop Pending', 'Stopped')
-        assert lab.requests('ex55')[-2]['action'] == WIN32_SERVICE + '/StopService'
+            bodies = _pypsrp_pages(client)
+        assert _service_state(bodies, 'SMTPSVC') in ('Stop Pending', 'Stopped')
+        assert [r['action'] for r in lab.requests('ex55')][-len(bodies) - 1] == WIN32_SERVICE + '/StopService'
 
 
 @pytest.mark.parametrize('host', ['plain', 'secure'], ids=['ntlm-http-sealed', 'basic-https-validated'])

@@ -240,12 +240,14 @@ class Win32Service(CimClass):
         out = []
         for svc in sorted(host.services.values(), key=lambda s: s['name'].lower()):
             state = svc['state']
+            # a service without a description has a NULL one: <p:Description xsi:nil="true"/> (NVWMI in the txwinrm
+            # Server 2012 Win32_Service capture); an empty element is an empty string, as in Win32_OperatingSystem's
             out.append({
                 'AcceptPause': False,
                 'AcceptStop': state == _model.RUNNING and not svc['protected'],
                 'Caption': svc['display_name'], 'CheckPoint': svc['checkpoint'],
                 'CreationClassName': 'Win32_Service', 'DelayedAutoStart': svc['delayed_auto_start'],
-                'Description': svc['description'], 'DesktopInteract': False, 'DisplayName': svc['display_name'],
+                'Description': svc['description'] or None, 'DesktopInteract': False, 'DisplayName': svc['display_name'],
                 'ErrorControl': 'Normal', 'ExitCode': svc['exit_code'], 'InstallDate': None, 'Name': svc['name'],
                 'PathName': svc['path'], 'ProcessId': svc['pid'],
                 'ServiceSpecificExitCode': svc['specific_exit_code'], 'ServiceType': svc['service_type'],

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import time
 
-from winlab import wmi
+from winlab import cim, wmi
 from winlab.soap import END, ENV_ENUM, NS_N, NS_W, WQL_DIALECT, ENUMERATION_TIMEOUT, MAX_CONTEXTS, envelope, \
     header, new_uuid
 
@@ -24,6 +24,19 @@ def _take(items, start, max_elements, budget, frame_chars):
         used += len(item)
         count += 1
     return count
+
+
+def first_batch(host, max_elements):
+    """How many items an optimized EnumerateResponse may carry (the envelope budget may cut it further).
+
+    WinRM 2.0 and later (Server 2008 on) answer with the first item only, whatever MaxElements asks (32000 in the
+    txwinrm Server 2008/2012 captures: 1 item, the rest by Pull); a one-item result therefore comes whole with
+    EndOfSequence (the Win32_OperatingSystem and Win32_ComputerSystem captures). WinRM 1.1 on Server 2003 R2 answered
+    the whole result within MaxElements (the txwinrm Server 2003 capture: 104 services and EndOfSequence).
+    """
+    if cim.os_version(host.spec.os)[0].startswith('5.'):
+        return max_elements
+    return 1
 
 
 def _int_child(parent, ns, name, default):
@@ -75,12 +88,7 @@ def do_enumerate(ctx):
         ctx_id = _store_context(ctx.host, items, 0)
         return head + '<s:Body><n:EnumerateResponse><n:EnumerationContext>%s</n:EnumerationContext>' \
                       '</n:EnumerateResponse>' % ctx_id + END
-    # Items the optimized EnumerateResponse carries: MaxElements (default 1) within the envelope budget. Real
-    # Server 2008/2012 sometimes carried fewer (one item, the rest by Pull: txwinrm captures) when WMI was slow to
-    # produce them; clients must Pull until EndOfSequence either way, and MaxElements: 1 reproduces that shape.
-    max_elements = _int_child(enum, NS_W, 'MaxElements', 1)
-    frame = len(head) + 200
-    count = _take(items, 0, max_elements, budget, frame)
+    count = _take(items, 0, first_batch(ctx.host, _int_child(enum, NS_W, 'MaxElements', 1)), budget, len(head) + 200)
     if items and count == 0:
         raise ctx.encoding_limit()
     if count >= len(items):
