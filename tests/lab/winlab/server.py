@@ -160,8 +160,12 @@ class LabServer:
         task = asyncio.current_task()
         self._tasks.add(task)
         self._writers.add(writer)
-        # drain() then waits until everything is handed to the kernel, so closing never cuts an answer short
-        writer.transport.set_write_buffer_limits(high=0)
+        # drain() then waits until everything is handed to the kernel, so closing never cuts an answer short. Not on
+        # TLS: asyncio's SSL transport reports its buffer drained only when it next reads, so drain() would wait for
+        # the client's next request and the idle timeout would never start; it hands each record to the socket as
+        # it writes it.
+        if writer.get_extra_info('ssl_object') is None:
+            writer.transport.set_write_buffer_limits(high=0)
         linger = False
         try:
             if runtime.drops_left > 0:
