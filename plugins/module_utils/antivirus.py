@@ -181,6 +181,17 @@ class Catalogue:
             return None
         return self._processes.get(re.split(r'[\\/]', image)[-1].lower())
 
+    def service_names(self):
+        """The service names of every entry."""
+        return [name for entry in self.entries for name in entry['services']]
+
+    def images_not_shown_by(self, services):
+        """The process images of the entries that no running service of ``services`` matched: the products whose
+        processes must still be looked for."""
+        shown = [self.by_service(service['name']) for service in services if service.get('state') == 'running']
+        return [name for entry in self.entries if not any(entry is found for found in shown)
+                for name in entry['processes']]
+
     def identify(self, services=(), process_name=None):
         """The entry for a process that hosts ``services`` and runs ``process_name``; services first."""
         for name in services:

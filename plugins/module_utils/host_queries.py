@@ -418,11 +418,11 @@ def read_port_holders(client, port, gaps, names=(), catalogue=None):
     """
     raw = tolerant(gaps, LISTENER_CLASS, read_listeners, client, port) or []
     pids = sorted(set(item['pid'] for item in raw if item.get('pid')))     # never 0: every stopped service has it
-    wanted = _unique(list(names) + antivirus_services(catalogue))
+    wanted = _unique(list(names) + (catalogue.service_names() if catalogue else []))
     services = []
     if wanted or pids:
         services = tolerant(gaps, SERVICE_CLASS, read_services, client, names=wanted, pids=pids, properties=SERVICE_HOLDER)
-    images = antivirus_images(catalogue, services)
+    images = _unique(catalogue.images_not_shown_by(services or ())) if catalogue else []
     processes = []
     if pids or images:
         processes = tolerant(gaps, PROCESS_CLASS, read_processes, client, pids=pids, names=images)
@@ -451,20 +451,6 @@ def _unique_services(services):
     for service in services:
         found.setdefault((service.get('name') or '').lower(), service)
     return list(found.values())
-
-
-def antivirus_services(catalogue):
-    """The service names of every catalogue entry."""
-    return [name for entry in (catalogue.entries if catalogue else ()) for name in entry['services']]
-
-
-def antivirus_images(catalogue, services):
-    """The process images of the catalogue entries that no running service of ``services`` matched."""
-    if catalogue is None:
-        return []
-    shown = set(id(catalogue.by_service(service['name'])) for service in services or ()
-                if service.get('state') == 'running' and catalogue.by_service(service['name']))
-    return _unique(name for entry in catalogue.entries if id(entry) not in shown for name in entry['processes'])
 
 
 def _unexplained_parents(pids, services, processes):
